@@ -1,0 +1,95 @@
+"""fabric-platform: the Python SDK of the Fabric control plane.
+
+    from fabric_platform import FabricClient
+
+    with FabricClient(api_key="fab_live_…") as fabric:
+        print(fabric.health_check())
+
+Public names are imported lazily, so ``import fabric_platform`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._client import AsyncFabricClient, FabricClient
+    from ._sse import ServerSentEvent
+    from ._streams import AsyncEventStream, EventStream
+    from ._transport import ApiResponse
+    from .errors import (
+        FabricAPIError,
+        FabricAuthError,
+        FabricConflictError,
+        FabricConnectionError,
+        FabricError,
+        FabricForbiddenError,
+        FabricNotFoundError,
+        FabricRateLimitError,
+        FabricResponseError,
+        FabricResponseValidationError,
+        FabricServerError,
+        FabricSignatureError,
+        FabricTimeoutError,
+        FabricValidationError,
+    )
+    from .models import RunArtifact, RunOutput, VariantOutput
+
+__all__ = [
+    "ApiResponse",
+    "AsyncEventStream",
+    "AsyncFabricClient",
+    "EventStream",
+    "FabricAPIError",
+    "FabricAuthError",
+    "FabricClient",
+    "FabricConflictError",
+    "FabricConnectionError",
+    "FabricError",
+    "FabricForbiddenError",
+    "FabricNotFoundError",
+    "FabricRateLimitError",
+    "FabricResponseError",
+    "FabricResponseValidationError",
+    "FabricServerError",
+    "FabricSignatureError",
+    "FabricTimeoutError",
+    "FabricValidationError",
+    "RunArtifact",
+    "RunOutput",
+    "ServerSentEvent",
+    "VariantOutput",
+    "__version__",
+]
+
+_LOCATIONS = {
+    "FabricClient": "._client",
+    "AsyncFabricClient": "._client",
+    "ApiResponse": "._transport",
+    "ServerSentEvent": "._sse",
+    "EventStream": "._streams",
+    "AsyncEventStream": "._streams",
+    "RunOutput": ".models",
+    "VariantOutput": ".models",
+    "RunArtifact": ".models",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name.startswith("Fabric") and name.endswith("Error"):
+        module = ".errors"
+    else:
+        module = _LOCATIONS.get(name, "")
+    if not module:
+        raise AttributeError(f"module 'fabric_platform' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,182 @@
+"""Client configuration: one immutable value shared by a client, its transport and its copies.
+
+Resolving the environment happens once, here, so the rest of the pipeline never reads
+``os.environ`` (which would make ``with_options`` copies and tests depend on global state).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+from typing import Any, Callable, Dict, Mapping, Optional
+
+from fabric_platform import _logging
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_ORGANIZATION_ID",
+    "DEFAULT_TIMEOUT",
+    "ClientConfig",
+    "TokensCallback",
+]
+
+DEFAULT_BASE_URL = "https://gofabric.dev"
+DEFAULT_ORGANIZATION_ID = "00000000-0000-0000-0000-000000000010"
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RETRIES = 2
+
+#: Called with the AuthTokens dict (``access_token``, ``refresh_token``, ``expires_in``, ...)
+#: whenever the client obtains a new token pair, so an application can persist it.
+TokensCallback = Callable[[Dict[str, Any]], None]
+
+_EMPTY_HEADERS: Mapping[str, str] = types.MappingProxyType({})
+
+
+def _mask(secret: Optional[str]) -> str:
+    # Show only that a credential is set and what kind it is (fab_live_ vs fab_test_), which is
+    # what someone debugging a repr needs; never any of the secret part.
+    if secret is None:
+        return "None"
+    if secret.startswith(("fab_live_", "fab_test_")):
+        return f"'{secret[:9]}…'"
+    return "'…'"
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class ClientConfig:
+    """Everything a client needs to send requests, resolved from arguments and environment.
+
+    Build it with :meth:`from_env` (explicit arguments win over ``FABRIC_*`` variables);
+    derive variants with :meth:`replace`. Instances are immutable, so a client and its
+    ``with_options`` copies can share them across threads without locking.
+    """
+
+    base_url: str = DEFAULT_BASE_URL
+    api_key: Optional[str] = None
+    principal_id: Optional[str] = None
+    organization_id: str = DEFAULT_ORGANIZATION_ID
+    timeout: float = DEFAULT_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    default_headers: Mapping[str, str] = dataclasses.field(default_factory=lambda: _EMPTY_HEADERS)
+    strict: bool = False
+    on_tokens: Optional[TokensCallback] = None
+
+    def __post_init__(self) -> None:
+        # Normalise once so URL joining elsewhere is a plain concatenation.
+        base = str(self.base_url).strip().rstrip("/")
+        if not base.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must start with http:// or https://, got {base!r}")
+        object.__setattr__(self, "base_url", base)
+        if isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float)):
+            raise TypeError(f"timeout must be a number of seconds, got {type(self.timeout).__name__}")
+        if not self.timeout > 0:
+            raise ValueError(f"timeout must be > 0 seconds, got {self.timeout!r}")
+        object.__setattr__(self, "timeout", float(self.timeout))
+        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int):
+            raise TypeError(f"max_retries must be an int, got {type(self.max_retries).__name__}")
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+        # A read-only copy: the caller's dict may change later, our config must not.
+        headers = {str(k): str(v) for k, v in dict(self.default_headers or {}).items()}
+        object.__setattr__(self, "default_headers", types.MappingProxyType(headers))
+
+    @classmethod
+    def from_env(
+        cls,
+        *,
+        base_url: Optional[str] = None,
+        api_key: Optional[str] = None,
+        principal_id: Optional[str] = None,
+        organization_id: Optional[str] = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Optional[Mapping[str, str]] = None,
+        strict: bool = False,
+        on_tokens: Optional[TokensCallback] = None,
+        environ: Optional[Mapping[str, str]] = None,
+    ) -> ClientConfig:
+        """Resolve a configuration from explicit arguments, then ``FABRIC_*`` variables, then defaults.
+
+        Also applies ``FABRIC_LOG=debug|info`` (turns on the ``fabric_platform`` logger).
+
+        Args:
+            base_url: API root; else ``FABRIC_BASE_URL``; else ``https://gofabric.dev``.
+            api_key: ``fab_*`` key; else ``FABRIC_API_KEY``.
+            principal_id: Sent as ``X-Principal-Id`` (alternative to an API key).
+            organization_id: Default org; else ``FABRIC_ORGANIZATION_ID``; else the default org.
+            timeout: Total seconds one call may take, retries and waits included.
+            max_retries: Retries after the first attempt.
+            default_headers: Extra headers sent on every request.
+            strict: Validate responses against the generated models.
+            on_tokens: Called with each new AuthTokens dict.
+            environ: The environment to read (defaults to ``os.environ``).
+
+        Returns:
+            The resolved configuration.
+
+        Raises:
+            ValueError: A value is out of range (e.g. ``timeout <= 0``).
+        """
+        env = os.environ if environ is None else environ
+        _logging.configure_from_env(env)
+
+        def pick(explicit: Optional[str], name: str, default: Optional[str]) -> Optional[str]:
+            if explicit is not None:
+                return explicit
+            value = env.get(name, "").strip()
+            return value or default
+
+        return cls(
+            base_url=pick(base_url, "FABRIC_BASE_URL", DEFAULT_BASE_URL) or DEFAULT_BASE_URL,
+            api_key=pick(api_key, "FABRIC_API_KEY", None),
+            principal_id=principal_id,
+            organization_id=pick(organization_id, "FABRIC_ORGANIZATION_ID", DEFAULT_ORGANIZATION_ID)
+            or DEFAULT_ORGANIZATION_ID,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers or {},
+            strict=strict,
+            on_tokens=on_tokens,
+        )
+
+    def replace(self, **changes: Any) -> ClientConfig:
+        """Return a copy with some fields changed (used by ``with_options``).
+
+        Args:
+            **changes: Field names and new values; ``default_headers`` replaces the mapping.
+
+        Returns:
+            A new, validated configuration.
+
+        Raises:
+            TypeError: An unknown field name.
+        """
+        return dataclasses.replace(self, **changes)
+
+    def __repr__(self) -> str:
+        headers = sorted(self.default_headers)
+        return (
+            f"ClientConfig(base_url={self.base_url!r}, api_key={_mask(self.api_key)}, "
+            f"principal_id={self.principal_id!r}, organization_id={self.organization_id!r}, "
+            f"timeout={self.timeout!r}, max_retries={self.max_retries!r}, "
+            f"default_headers={headers!r}, strict={self.strict!r})"
+        )
+
+    def safe_dict(self) -> Dict[str, Any]:
+        """The configuration with credentials masked, for diagnostics.
+
+        Returns:
+            A plain dict safe to log or print.
+        """
+        return {
+            "base_url": self.base_url,
+            "api_key": _mask(self.api_key),
+            "principal_id": self.principal_id,
+            "organization_id": self.organization_id,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "default_headers": sorted(self.default_headers),
+            "strict": self.strict,
+        }

@@ -1,0 +1,1 @@
+"""Namespaces whose behaviour goes beyond the operation table (runs, waiting, outputs)."""

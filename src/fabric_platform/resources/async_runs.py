@@ -1,0 +1,403 @@
+"""Run helpers of AsyncFabricClient: the asyncio twin of ``sync_runs`` (same names, awaited).
+
+The flat methods (``submit_run``, ``wait_for_run``, ``run_workflow``, ``face_swap`` …) live
+on :class:`AsyncClientRunsMixin`; the namespaced ones on the resource classes that replace the
+generated ``workflows``, ``workflows.runs`` and ``workflows.definitions`` namespaces.
+The rules themselves are in ``_run_rules`` (shared with the async client).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
+
+from fabric_platform_api import operations as ops
+from fabric_platform_api import types
+from fabric_platform_api.async_client import (
+    WorkflowsDefinitionsNamespace,
+    WorkflowsNamespace,
+    WorkflowsRunsNamespace,
+)
+
+from ..models import RunOutput
+from ._run_rules import prepare_submission, regenerate_input, run_output
+from ._waiting import async_wait_for_terminal
+
+__all__ = ["AsyncClientRunsMixin", "AsyncDefinitionsResource", "AsyncRunsResource", "AsyncWorkflowsResource"]
+
+ProgressCallback = Callable[[Mapping[str, Any]], None]
+
+
+class AsyncClientRunsMixin:
+    """Flat run methods of :class:`~fabric_platform.AsyncFabricClient`."""
+
+    _call: Callable[..., Any]
+    _namespace: Callable[..., Any]
+
+    @property
+    def workflows(self) -> AsyncWorkflowsResource:
+        """`fabric.workflows`: definitions, named runs, registry, face swap, motion transfer."""
+        return self._namespace(AsyncWorkflowsResource)  # type: ignore[no-any-return]
+
+    async def run_workflow(
+        self,
+        workflow_id: str,
+        context: Optional[Dict[str, Any]] = None,
+        metadata: Optional[Dict[str, Any]] = None,
+        environment: Optional[Any] = None,
+        priority: Optional[int] = None,
+        *,
+        idempotency_key: Optional[str] = None,
+    ) -> str:
+        """Create and start a run of a workflow definition.
+
+        Args:
+            workflow_id: The definition's id (from ``upsert_workflow``).
+            context: The run's input context.
+            metadata: Free-form metadata stored on the run.
+            environment: Deployment environment hint.
+            priority: Scheduling priority.
+            idempotency_key: Makes the create step safe to repeat.
+
+        Returns:
+            The new run's id.
+        """
+        return (
+            await self.workflows.definitions.run(
+                workflow_id,
+                context,
+                metadata=metadata,
+                environment=environment,
+                priority=priority,
+                idempotency_key=idempotency_key,
+            )
+        )["id"]
+
+    async def wait_for_run(
+        self,
+        run_id: str,
+        poll_interval: float = 1.0,
+        timeout: float = 300.0,
+        *,
+        on_progress: Optional[ProgressCallback] = None,
+    ) -> types.Run:
+        """Block until a run is terminal (completed, failed or cancelled) and return it.
+
+        Watches the run's event stream, so it returns moments after the run ends; polls
+        every ``poll_interval`` seconds only when streaming is unavailable.
+
+        Raises:
+            FabricTimeoutError: The run is not terminal after ``timeout`` seconds.
+        """
+        run: types.Run = await async_wait_for_terminal(
+            self,  # type: ignore[arg-type]
+            run_id,
+            poll_interval=poll_interval,
+            timeout=timeout,
+            on_progress=on_progress,
+        )
+        return run
+
+    async def submit_run(
+        self,
+        workflow_name: str,
+        input: Optional[Dict[str, Any]] = None,
+        metadata: Optional[Dict[str, Any]] = None,
+        priority: Optional[int] = None,
+        *,
+        variants: Optional[int] = None,
+        bundle: Optional[Iterable[Mapping[str, Any]]] = None,
+        regenerate: Optional[Mapping[str, Any]] = None,
+        validate: bool = False,
+        organization_id: Optional[str] = None,
+        team_id: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> types.Run:
+        """Submit a run of a named workflow (``research/trends``, ``video/ai_shorts`` …).
+
+        Args:
+            workflow_name: The registry name.
+            input: The workflow input.
+            variants: Fan out 1–10 parallel copies (lifted into ``input.variants``).
+            bundle: ``[{"workflow": name, "input": {...}}, …]`` sub-workflows run in parallel.
+            regenerate: Lineage + prompt directive (``direction``, ``keep``,
+                ``extra_instructions``, ``parent_run_id``, ``parent_variant_index``).
+            validate: Ask the server to validate ``input`` against the workflow's schema.
+
+        Returns:
+            The new run.
+
+        Raises:
+            ValueError: ``bundle`` together with ``variants``, or malformed arguments
+                (checked before any request).
+            FabricValidationError: The server rejected the input (``validate=True``).
+        """
+        name, wire_input = prepare_submission(
+            workflow_name, input, variants=variants, bundle=bundle, regenerate=regenerate
+        )
+        args = {
+            "workflow_name": name,
+            "input": wire_input,
+            "metadata": metadata,
+            "priority": priority,
+            "validate": True if validate else None,
+            "organization_id": organization_id,
+            "team_id": team_id,
+        }
+        return await self._call(ops.SUBMIT_RUN, args, idempotency_key=idempotency_key)  # type: ignore[no-any-return]
+
+    async def submit_and_wait(
+        self,
+        workflow_name: str,
+        input: Optional[Dict[str, Any]] = None,
+        *,
+        timeout: float = 300.0,
+        **kwargs: Any,
+    ) -> types.Run:
+        """``submit_run`` then ``wait_for_run``: the terminal run."""
+        run = await self.submit_run(workflow_name, input, **kwargs)
+        return await self.wait_for_run(run["id"], timeout=timeout)
+
+    async def get_run_output(self, run_id: str, expires_in: Optional[int] = None) -> RunOutput:
+        """A run's typed output: one entry per variant, artifacts with signed download URLs.
+
+        Args:
+            run_id: The run.
+            expires_in: Lifetime of the download URLs in seconds (default 3600, max 86400).
+        """
+        data = await self._call(ops.GET_RUN_OUTPUT, {"run_id": run_id, "expires_in": expires_in})
+        return run_output(data)
+
+    async def face_swap(
+        self,
+        source_url: str,
+        target_url: Optional[str] = None,
+        persona_gallery_id: Optional[str] = None,
+        persona_index: int = 0,
+        wait: bool = True,
+        timeout: float = 300.0,
+    ) -> types.Run:
+        """Swap a persona's face onto a source image (workflow ``video/face-swap``).
+
+        Returns:
+            The terminal run (``run["output"]["face_swap_url"]``), or with ``wait=False``
+            the new run.
+        """
+        return await self.workflows.face_swap(
+            source_url,
+            target_url,
+            persona_gallery_id,
+            persona_index,
+            wait=wait,
+            timeout=timeout,
+        )
+
+    async def motion_transfer(
+        self,
+        driving_video_url: str,
+        source_image_url: Optional[str] = None,
+        persona_gallery_id: Optional[str] = None,
+        persona_index: int = 0,
+        motion_model: Optional[str] = None,
+        prompt: Optional[str] = None,
+        wait: bool = True,
+        timeout: float = 600.0,
+    ) -> types.Run:
+        """Animate a persona with a reference video's motion (workflow ``video/motion-transfer``).
+
+        Returns:
+            The terminal run (``run["output"]["motion_transfer_url"]``), or with
+            ``wait=False`` the new run.
+        """
+        return await self.workflows.motion_transfer(
+            driving_video_url,
+            source_image_url,
+            persona_gallery_id,
+            persona_index,
+            motion_model,
+            prompt,
+            wait=wait,
+            timeout=timeout,
+        )
+
+
+class AsyncDefinitionsResource(WorkflowsDefinitionsNamespace):
+    """`fabric.workflows.definitions`, plus ``run`` (create + start)."""
+
+    async def run(
+        self,
+        workflow_id: str,
+        context: Optional[Dict[str, Any]] = None,
+        *,
+        metadata: Optional[Dict[str, Any]] = None,
+        environment: Optional[Any] = None,
+        priority: Optional[int] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> types.Run:
+        """Create a run of a definition and start it; returns the started run."""
+        c = self._client
+        created = await c._call(
+            ops.CREATE_WORKFLOW_RUN_LEGACY,
+            {
+                "workflow_definition_id": workflow_id,
+                "context": context or {},
+                "metadata": metadata,
+                "environment": environment,
+            },
+            idempotency_key=idempotency_key,
+        )
+        # Derive the start key from the create key so a retried run_workflow starts once.
+        start_key = f"{idempotency_key}:start" if idempotency_key else None
+        return await c._call(  # type: ignore[no-any-return]
+            ops.START_WORKFLOW_RUN_LEGACY,
+            {"run_id": created["id"], "priority": priority},
+            idempotency_key=start_key,
+        )
+
+
+class AsyncRunsResource(WorkflowsRunsNamespace):
+    """`fabric.workflows.runs`, plus submit/wait/output helpers."""
+
+    async def submit(
+        self, workflow_name: str, input: Optional[Dict[str, Any]] = None, **kwargs: Any
+    ) -> types.Run:
+        """Same as ``fabric.submit_run``."""
+        return await self._client.submit_run(workflow_name, input, **kwargs)  # type: ignore[attr-defined,no-any-return]
+
+    async def wait(
+        self,
+        run_id: str,
+        *,
+        poll_interval: float = 1.0,
+        timeout: float = 300.0,
+        on_progress: Optional[ProgressCallback] = None,
+    ) -> types.Run:
+        """Same as ``fabric.wait_for_run``."""
+        return await self._client.wait_for_run(  # type: ignore[attr-defined,no-any-return]
+            run_id, poll_interval, timeout, on_progress=on_progress
+        )
+
+    async def submit_and_wait(
+        self, workflow_name: str, input: Optional[Dict[str, Any]] = None, **kwargs: Any
+    ) -> types.Run:
+        """Submit, then wait for the terminal run."""
+        return await self._client.submit_and_wait(workflow_name, input, **kwargs)  # type: ignore[attr-defined,no-any-return]
+
+    async def get_output(self, run_id: str, *, expires_in: Optional[int] = None) -> RunOutput:
+        """The run's typed :class:`~fabric_platform.models.RunOutput`."""
+        return await self._client.get_run_output(run_id, expires_in)  # type: ignore[attr-defined,no-any-return]
+
+    async def submit_and_get_output(
+        self,
+        workflow_name: str,
+        input: Optional[Dict[str, Any]] = None,
+        *,
+        variants: Optional[int] = None,
+        regenerate: Optional[Mapping[str, Any]] = None,
+        timeout: float = 300.0,
+        **kwargs: Any,
+    ) -> RunOutput:
+        """Submit, wait, and return the typed output (one entry per variant)."""
+        run = await self.submit(workflow_name, input, variants=variants, regenerate=regenerate, **kwargs)
+        await self.wait(run["id"], timeout=timeout)
+        return await self.get_output(run["id"])
+
+    async def submit_bundle(
+        self, bundle: List[Mapping[str, Any]], *, timeout: float = 300.0, **kwargs: Any
+    ) -> RunOutput:
+        """Run N different workflows in parallel from one submission; one output entry each."""
+        run = await self._client.submit_run(None, None, bundle=bundle, **kwargs)  # type: ignore[attr-defined]
+        await self.wait(run["id"], timeout=timeout)
+        return await self.get_output(run["id"])
+
+    async def regenerate(
+        self,
+        run_id: str,
+        variant_index: int = 0,
+        *,
+        direction: Optional[str] = None,
+        keep: Optional[List[str]] = None,
+        extra_instructions: Optional[str] = None,
+        **kwargs: Any,
+    ) -> types.Run:
+        """Re-submit a run's input as a variation of one of its variants (lineage recorded).
+
+        Output-shaped fields are stripped first: typed workflows keep only the fields their
+        input schema declares; untyped ones drop the known output fields.
+        """
+        parent = await self._client._call(ops.GET_WORKFLOW_RUN, {"run_id": run_id})
+        name = parent["workflow_name"]
+        schemas = await self._client._call(ops.GET_WORKFLOW_SCHEMAS, {"name": name})
+        directive: Dict[str, Any] = {"parent_run_id": run_id, "parent_variant_index": variant_index}
+        for key, value in (
+            ("direction", direction),
+            ("keep", keep),
+            ("extra_instructions", extra_instructions),
+        ):
+            if value is not None:
+                directive[key] = value
+        replay = regenerate_input(parent.get("input") or {}, schemas.get("input_schema"))
+        return await self.submit(name, replay, regenerate=directive, **kwargs)
+
+
+class AsyncWorkflowsResource(WorkflowsNamespace):
+    """`fabric.workflows`, plus face swap and motion transfer."""
+
+    @property
+    def runs(self) -> AsyncRunsResource:
+        return self._client._namespace(AsyncRunsResource)
+
+    @property
+    def definitions(self) -> AsyncDefinitionsResource:
+        return self._client._namespace(AsyncDefinitionsResource)
+
+    async def face_swap(
+        self,
+        source_url: str,
+        target_url: Optional[str] = None,
+        persona_gallery_id: Optional[str] = None,
+        persona_index: int = 0,
+        *,
+        wait: bool = True,
+        timeout: float = 300.0,
+    ) -> types.Run:
+        """See ``fabric.face_swap``."""
+        run = await self.runs.submit(
+            "video/face-swap",
+            _media_input(
+                source_url=source_url,
+                target_url=target_url,
+                persona_gallery_id=persona_gallery_id,
+                persona_index=persona_index if persona_gallery_id else None,
+            ),
+        )
+        return await self.runs.wait(run["id"], timeout=timeout) if wait else run
+
+    async def motion_transfer(
+        self,
+        driving_video_url: str,
+        source_image_url: Optional[str] = None,
+        persona_gallery_id: Optional[str] = None,
+        persona_index: int = 0,
+        motion_model: Optional[str] = None,
+        prompt: Optional[str] = None,
+        *,
+        wait: bool = True,
+        timeout: float = 600.0,
+    ) -> types.Run:
+        """See ``fabric.motion_transfer``."""
+        run = await self.runs.submit(
+            "video/motion-transfer",
+            _media_input(
+                driving_video_url=driving_video_url,
+                source_image_url=source_image_url,
+                persona_gallery_id=persona_gallery_id,
+                persona_index=persona_index if persona_gallery_id else None,
+                motion_model=motion_model,
+                prompt=prompt,
+            ),
+        )
+        return await self.runs.wait(run["id"], timeout=timeout) if wait else run
+
+
+def _media_input(**fields: Any) -> Dict[str, Any]:
+    return {k: v for k, v in fields.items() if v is not None}
