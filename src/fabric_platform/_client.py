@@ -8,7 +8,6 @@ table cannot describe (they live in `_runs.py`, `_run_helpers.py` and `resources
 
 from __future__ import annotations
 
-import contextvars
 from typing import Any, Callable, Dict, Mapping, Optional, Type, TypeVar, cast
 
 import httpx
@@ -19,64 +18,30 @@ from fabric_platform_api.sync_client import SyncMethods
 from ._auth import TokenStore
 from ._config import ClientConfig
 from ._pagination import aiter_cursor, aiter_offset, iter_cursor, iter_offset
+from ._raw import RAW, AsyncRawResponseProxy, RawResponseProxy
 from ._request import PreparedRequest, build_request
 from ._transport import ApiResponse, AsyncTransport, SyncTransport
+from .errors import FabricResponseError
 from .resources.async_runs import AsyncClientRunsMixin
 from .resources.sync_runs import ClientRunsMixin
 
 __all__ = ["AsyncFabricClient", "FabricClient"]
 
 _N = TypeVar("_N")
-# Set by `with_raw_response`: `_call` then returns the ApiResponse instead of its data.
-_RAW: contextvars.ContextVar[bool] = contextvars.ContextVar("fabric_raw_response", default=False)
-
 _REFRESH_PATH = "/v1/auth/token/refresh"
 
 
 def _pluck(data: Any, spec: Optional[str]) -> Any:
+    """The part of ``data`` a flat method returns (``id``, ``allowed``, ``[].name``)."""
     if not spec:
         return data
-    if spec.startswith("[]."):
-        key = spec[3:]
-        return [item[key] for item in data]
-    return data[spec]
-
-
-class _RawResponseProxy:
-    """`fabric.with_raw_response.<method or namespace>...(...)` → ApiResponse."""
-
-    def __init__(self, target: Any) -> None:
-        self._target = target
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._target, name)
-        if not callable(attr) or hasattr(attr, "_client"):
-            return _RawResponseProxy(attr)  # a namespace: keep walking
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            token = _RAW.set(True)
-            try:
-                return attr(*args, **kwargs)
-            finally:
-                _RAW.reset(token)
-
-        return call
-
-
-class _AsyncRawResponseProxy(_RawResponseProxy):
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._target, name)
-        if not callable(attr) or hasattr(attr, "_client"):
-            return _AsyncRawResponseProxy(attr)
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            token = _RAW.set(True)
-            try:
-                return await attr(*args, **kwargs)
-            finally:
-                _RAW.reset(token)
-
-        return call
+    try:
+        if spec.startswith("[]."):
+            key = spec[3:]
+            return [item[key] for item in data]
+        return data[spec]
+    except (KeyError, TypeError, IndexError):
+        raise FabricResponseError(f"the response data has no {spec!r}: {type(data).__name__}") from None
 
 
 class _ClientBase:
@@ -132,7 +97,7 @@ class _ClientBase:
     def _result(self, response: ApiResponse, pluck: Optional[str]) -> Any:
         if pluck:
             response.data = _pluck(response.data, pluck)
-        return response if _RAW.get() else response.data
+        return response if RAW.get() else response.data
 
     def _clone(self, **options: Any) -> Any:
         # A shallow copy: same transport pool and token store, other config, fresh namespaces.
@@ -243,7 +208,7 @@ class FabricClient(ClientRunsMixin, _ClientBase, SyncMethods):
     def with_raw_response(self) -> Any:
         """Call any method through this to get an ApiResponse (status, headers, request_id,
         retries_taken, elapsed, data) instead of the data alone."""
-        return _RawResponseProxy(self)
+        return RawResponseProxy(self)
 
     def close(self) -> None:
         """Close the connection pool (a no-op for a caller-supplied ``http_client``). Idempotent."""
@@ -328,7 +293,7 @@ class AsyncFabricClient(AsyncClientRunsMixin, _ClientBase, AsyncMethods):
     @property
     def with_raw_response(self) -> Any:
         """Await any method through this to get an ApiResponse instead of the data alone."""
-        return _AsyncRawResponseProxy(self)
+        return AsyncRawResponseProxy(self)
 
     async def close(self) -> None:
         """Close the connection pool (a no-op for a caller-supplied ``http_client``). Idempotent."""

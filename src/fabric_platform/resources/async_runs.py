@@ -18,6 +18,7 @@ from fabric_platform_api.async_client import (
     WorkflowsRunsNamespace,
 )
 
+from .._raw import single_request
 from ..models import RunOutput
 from ._run_rules import prepare_submission, regenerate_input, run_output
 from ._waiting import async_wait_for_terminal
@@ -97,6 +98,7 @@ class AsyncClientRunsMixin:
         )
         return run
 
+    @single_request
     async def submit_run(
         self,
         workflow_name: str,

@@ -18,6 +18,7 @@ from fabric_platform_api.sync_client import (
     WorkflowsRunsNamespace,
 )
 
+from .._raw import single_request
 from ..models import RunOutput
 from ._run_rules import prepare_submission, regenerate_input, run_output
 from ._waiting import wait_for_terminal
@@ -95,6 +96,7 @@ class ClientRunsMixin:
         )
         return run
 
+    @single_request
     def submit_run(
         self,
         workflow_name: str,
