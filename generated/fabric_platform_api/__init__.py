@@ -7,4 +7,4 @@ The ergonomic layer lives in the hand-written `fabric_platform` package.
 """
 
 SPEC_VERSION = "1.0.0"
-OPERATION_COUNT = 177
+OPERATION_COUNT = 178

@@ -790,7 +790,7 @@ class WorkflowsRunsNamespace(AsyncNamespace):
     async def approve(
         self,
         run_id: str,
-        approved: bool,
+        approved: Optional[bool] = None,
         reason: Optional[str] = None,
         data: Optional[Dict[str, Any]] = None,
         *,
@@ -853,6 +853,21 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         `GET /v1/workflows/runs/{run_id}/costs` · also `fabric.get_cost_breakdown(...)`
         """
         return await self._client._call(_ops.GET_COST_BREAKDOWN, {"run_id": run_id})
+
+    async def download_artifact_bytes(self, artifact_id: str, expires: int, signature: str) -> bytes:
+        """Download a run artifact's bytes through its signed URL.
+
+        `GET /v1/workflows/artifacts/{artifact_id}/download`
+
+        Args:
+            artifact_id: The artifact id.
+            expires: Expiry of the signed URL (Unix seconds).
+            signature: The URL's signature.
+        """
+        return await self._client._call(
+            _ops.DOWNLOAD_RUN_ARTIFACT,
+            {"artifact_id": artifact_id, "expires": expires, "signature": signature},
+        )
 
 
 class WorkflowsRegistryNamespace(AsyncNamespace):
@@ -1005,6 +1020,7 @@ class SchedulesNamespace(AsyncNamespace):
         input_context: Optional[Dict[str, Any]] = None,
         timezone: Optional[str] = None,
         *,
+        concurrency_policy: Optional[Literal["allow", "forbid", "replace"]] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.Schedule:
         """Create a cron schedule for a workflow definition (invalid cron is a 400).
@@ -1014,6 +1030,7 @@ class SchedulesNamespace(AsyncNamespace):
         Args:
             cron_expression: Five-field cron, e.g. "0 9 * * 1-5".
             timezone: IANA time zone name.
+            concurrency_policy: While a run of this schedule is active: start another (allow), skip the firing (forbid; a manual trigger is 409), or cancel the active run first (replace).
         """
         return await self._client._call(
             _ops.CREATE_SCHEDULE,
@@ -1022,6 +1039,7 @@ class SchedulesNamespace(AsyncNamespace):
                 "cron_expression": cron_expression,
                 "input_context": input_context,
                 "timezone": timezone,
+                "concurrency_policy": concurrency_policy,
             },
             idempotency_key=idempotency_key,
         )
@@ -1041,6 +1059,7 @@ class SchedulesNamespace(AsyncNamespace):
         timezone: Optional[str] = None,
         enabled: Optional[bool] = None,
         input_context: Optional[Dict[str, Any]] = None,
+        concurrency_policy: Optional[Literal["allow", "forbid", "replace"]] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.Schedule:
         """Update some fields of a schedule.
@@ -1055,6 +1074,7 @@ class SchedulesNamespace(AsyncNamespace):
                 "timezone": timezone,
                 "enabled": enabled,
                 "input_context": input_context,
+                "concurrency_policy": concurrency_policy,
             },
             idempotency_key=idempotency_key,
         )
@@ -2377,16 +2397,6 @@ class AssetsNamespace(AsyncNamespace):
             idempotency_key=idempotency_key,
         )
 
-    async def download(self, asset_id: str) -> bytes:
-        """Download an asset's bytes.
-
-        `GET /v1/assets/{asset_id}` · also `fabric.download_asset(...)`
-
-        Args:
-            asset_id: The asset id.
-        """
-        return await self._client._call(_ops.DOWNLOAD_ASSET, {"asset_id": asset_id})
-
     async def signed_url(
         self, asset_id: str, ttl_seconds: Optional[int] = None, *, idempotency_key: Optional[str] = None
     ) -> types.SignedUrl:
@@ -3469,7 +3479,7 @@ class AsyncMethods:
     async def approve_run(
         self,
         run_id: str,
-        approved: bool,
+        approved: Optional[bool] = None,
         reason: Optional[str] = None,
         data: Optional[Dict[str, Any]] = None,
         *,
@@ -3679,6 +3689,7 @@ class AsyncMethods:
         input_context: Optional[Dict[str, Any]] = None,
         timezone: Optional[str] = None,
         *,
+        concurrency_policy: Optional[Literal["allow", "forbid", "replace"]] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.Schedule:
         """Create a cron schedule for a workflow definition (invalid cron is a 400).
@@ -3688,6 +3699,7 @@ class AsyncMethods:
         Args:
             cron_expression: Five-field cron, e.g. "0 9 * * 1-5".
             timezone: IANA time zone name.
+            concurrency_policy: While a run of this schedule is active: start another (allow), skip the firing (forbid; a manual trigger is 409), or cancel the active run first (replace).
         """
         return await self._call(
             _ops.CREATE_SCHEDULE,
@@ -3696,6 +3708,7 @@ class AsyncMethods:
                 "cron_expression": cron_expression,
                 "input_context": input_context,
                 "timezone": timezone,
+                "concurrency_policy": concurrency_policy,
             },
             idempotency_key=idempotency_key,
         )
@@ -3715,6 +3728,7 @@ class AsyncMethods:
         timezone: Optional[str] = None,
         enabled: Optional[bool] = None,
         input_context: Optional[Dict[str, Any]] = None,
+        concurrency_policy: Optional[Literal["allow", "forbid", "replace"]] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.Schedule:
         """Update some fields of a schedule.
@@ -3729,6 +3743,7 @@ class AsyncMethods:
                 "timezone": timezone,
                 "enabled": enabled,
                 "input_context": input_context,
+                "concurrency_policy": concurrency_policy,
             },
             idempotency_key=idempotency_key,
         )
@@ -4761,16 +4776,6 @@ class AsyncMethods:
             },
             idempotency_key=idempotency_key,
         )
-
-    async def download_asset(self, asset_id: str) -> bytes:
-        """Download an asset's bytes.
-
-        `GET /v1/assets/{asset_id}` · also `fabric.assets.download(...)`
-
-        Args:
-            asset_id: The asset id.
-        """
-        return await self._call(_ops.DOWNLOAD_ASSET, {"asset_id": asset_id})
 
     async def asset_signed_url(
         self, asset_id: str, ttl_seconds: Optional[int] = None, *, idempotency_key: Optional[str] = None

@@ -747,7 +747,7 @@ class Schedule(FabricModel):
     timezone: str
     enabled: bool
     input_context: Optional[Dict[str, Any]]
-    concurrency_policy: str
+    concurrency_policy: Literal["allow", "forbid", "replace"]
     next_run_at: Optional[str]
     last_run_at: Optional[str]
     created_at: str

@@ -762,7 +762,7 @@ class WorkflowsRunsNamespace(SyncNamespace):
     def approve(
         self,
         run_id: str,
-        approved: bool,
+        approved: Optional[bool] = None,
         reason: Optional[str] = None,
         data: Optional[Dict[str, Any]] = None,
         *,
@@ -825,6 +825,21 @@ class WorkflowsRunsNamespace(SyncNamespace):
         `GET /v1/workflows/runs/{run_id}/costs` · also `fabric.get_cost_breakdown(...)`
         """
         return self._client._call(_ops.GET_COST_BREAKDOWN, {"run_id": run_id})
+
+    def download_artifact_bytes(self, artifact_id: str, expires: int, signature: str) -> bytes:
+        """Download a run artifact's bytes through its signed URL.
+
+        `GET /v1/workflows/artifacts/{artifact_id}/download`
+
+        Args:
+            artifact_id: The artifact id.
+            expires: Expiry of the signed URL (Unix seconds).
+            signature: The URL's signature.
+        """
+        return self._client._call(
+            _ops.DOWNLOAD_RUN_ARTIFACT,
+            {"artifact_id": artifact_id, "expires": expires, "signature": signature},
+        )
 
 
 class WorkflowsRegistryNamespace(SyncNamespace):
@@ -975,6 +990,7 @@ class SchedulesNamespace(SyncNamespace):
         input_context: Optional[Dict[str, Any]] = None,
         timezone: Optional[str] = None,
         *,
+        concurrency_policy: Optional[Literal["allow", "forbid", "replace"]] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.Schedule:
         """Create a cron schedule for a workflow definition (invalid cron is a 400).
@@ -984,6 +1000,7 @@ class SchedulesNamespace(SyncNamespace):
         Args:
             cron_expression: Five-field cron, e.g. "0 9 * * 1-5".
             timezone: IANA time zone name.
+            concurrency_policy: While a run of this schedule is active: start another (allow), skip the firing (forbid; a manual trigger is 409), or cancel the active run first (replace).
         """
         return self._client._call(
             _ops.CREATE_SCHEDULE,
@@ -992,6 +1009,7 @@ class SchedulesNamespace(SyncNamespace):
                 "cron_expression": cron_expression,
                 "input_context": input_context,
                 "timezone": timezone,
+                "concurrency_policy": concurrency_policy,
             },
             idempotency_key=idempotency_key,
         )
@@ -1011,6 +1029,7 @@ class SchedulesNamespace(SyncNamespace):
         timezone: Optional[str] = None,
         enabled: Optional[bool] = None,
         input_context: Optional[Dict[str, Any]] = None,
+        concurrency_policy: Optional[Literal["allow", "forbid", "replace"]] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.Schedule:
         """Update some fields of a schedule.
@@ -1025,6 +1044,7 @@ class SchedulesNamespace(SyncNamespace):
                 "timezone": timezone,
                 "enabled": enabled,
                 "input_context": input_context,
+                "concurrency_policy": concurrency_policy,
             },
             idempotency_key=idempotency_key,
         )
@@ -2337,16 +2357,6 @@ class AssetsNamespace(SyncNamespace):
             idempotency_key=idempotency_key,
         )
 
-    def download(self, asset_id: str) -> bytes:
-        """Download an asset's bytes.
-
-        `GET /v1/assets/{asset_id}` · also `fabric.download_asset(...)`
-
-        Args:
-            asset_id: The asset id.
-        """
-        return self._client._call(_ops.DOWNLOAD_ASSET, {"asset_id": asset_id})
-
     def signed_url(
         self, asset_id: str, ttl_seconds: Optional[int] = None, *, idempotency_key: Optional[str] = None
     ) -> types.SignedUrl:
@@ -3409,7 +3419,7 @@ class SyncMethods:
     def approve_run(
         self,
         run_id: str,
-        approved: bool,
+        approved: Optional[bool] = None,
         reason: Optional[str] = None,
         data: Optional[Dict[str, Any]] = None,
         *,
@@ -3619,6 +3629,7 @@ class SyncMethods:
         input_context: Optional[Dict[str, Any]] = None,
         timezone: Optional[str] = None,
         *,
+        concurrency_policy: Optional[Literal["allow", "forbid", "replace"]] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.Schedule:
         """Create a cron schedule for a workflow definition (invalid cron is a 400).
@@ -3628,6 +3639,7 @@ class SyncMethods:
         Args:
             cron_expression: Five-field cron, e.g. "0 9 * * 1-5".
             timezone: IANA time zone name.
+            concurrency_policy: While a run of this schedule is active: start another (allow), skip the firing (forbid; a manual trigger is 409), or cancel the active run first (replace).
         """
         return self._call(
             _ops.CREATE_SCHEDULE,
@@ -3636,6 +3648,7 @@ class SyncMethods:
                 "cron_expression": cron_expression,
                 "input_context": input_context,
                 "timezone": timezone,
+                "concurrency_policy": concurrency_policy,
             },
             idempotency_key=idempotency_key,
         )
@@ -3655,6 +3668,7 @@ class SyncMethods:
         timezone: Optional[str] = None,
         enabled: Optional[bool] = None,
         input_context: Optional[Dict[str, Any]] = None,
+        concurrency_policy: Optional[Literal["allow", "forbid", "replace"]] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.Schedule:
         """Update some fields of a schedule.
@@ -3669,6 +3683,7 @@ class SyncMethods:
                 "timezone": timezone,
                 "enabled": enabled,
                 "input_context": input_context,
+                "concurrency_policy": concurrency_policy,
             },
             idempotency_key=idempotency_key,
         )
@@ -4687,16 +4702,6 @@ class SyncMethods:
             },
             idempotency_key=idempotency_key,
         )
-
-    def download_asset(self, asset_id: str) -> bytes:
-        """Download an asset's bytes.
-
-        `GET /v1/assets/{asset_id}` · also `fabric.assets.download(...)`
-
-        Args:
-            asset_id: The asset id.
-        """
-        return self._call(_ops.DOWNLOAD_ASSET, {"asset_id": asset_id})
 
     def asset_signed_url(
         self, asset_id: str, ttl_seconds: Optional[int] = None, *, idempotency_key: Optional[str] = None

@@ -789,7 +789,7 @@ class Schedule(TypedDict):
     timezone: str
     enabled: bool
     input_context: Optional[Dict[str, Any]]
-    concurrency_policy: str
+    concurrency_policy: Literal["allow", "forbid", "replace"]
     next_run_at: Optional[str]
     last_run_at: Optional[str]
     created_at: str

@@ -16,6 +16,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._client import AsyncFabricClient, FabricClient
+    from ._download_plan import DownloadProgress
     from ._sse import ServerSentEvent
     from ._streams import AsyncEventStream, EventStream
     from ._transport import ApiResponse
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
         FabricAuthError,
         FabricConflictError,
         FabricConnectionError,
+        FabricDownloadError,
         FabricError,
         FabricForbiddenError,
         FabricNotFoundError,
@@ -41,12 +43,14 @@ __all__ = [
     "ApiResponse",
     "AsyncEventStream",
     "AsyncFabricClient",
+    "DownloadProgress",
     "EventStream",
     "FabricAPIError",
     "FabricAuthError",
     "FabricClient",
     "FabricConflictError",
     "FabricConnectionError",
+    "FabricDownloadError",
     "FabricError",
     "FabricForbiddenError",
     "FabricNotFoundError",
@@ -67,6 +71,7 @@ __all__ = [
 _LOCATIONS = {
     "FabricClient": "._client",
     "AsyncFabricClient": "._client",
+    "DownloadProgress": "._download_plan",
     "ApiResponse": "._transport",
     "ServerSentEvent": "._sse",
     "EventStream": "._streams",

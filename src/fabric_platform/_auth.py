@@ -111,6 +111,7 @@ class TokenStore:
         self._expires_at: Optional[float] = None
         self._lifetime: Optional[float] = None
         self._generation = 0
+        self._snapshot_cache: Optional[AuthSnapshot] = None
         # The error of the last failed refresh, with the generation it produced: callers
         # that waited for that refresh get the same answer instead of a confusing 401.
         self._failure: Optional[Tuple[int, FabricAuthError]] = None
@@ -166,8 +167,15 @@ class TokenStore:
         """The headers to send now, tagged with the generation they belong to.
 
         Returns:
-            The snapshot.
+            The snapshot (shared between callers until the credentials change: treat its
+            ``headers`` as read-only).
         """
+        # Every call asks for this; the credentials only change with the generation, so the
+        # last snapshot is reused while the generation is the same (a snapshot is built
+        # under the lock, so its headers and generation always belong together).
+        cached = self._snapshot_cache
+        if cached is not None and cached.generation == self._generation:
+            return cached
         with self._state_lock:
             headers: Dict[str, str] = {}
             uses_session = False
@@ -178,7 +186,8 @@ class TokenStore:
                 headers["Authorization"] = f"Bearer {self._api_key}"
             if self._principal_id is not None:
                 headers["X-Principal-Id"] = self._principal_id
-            return AuthSnapshot(self._generation, headers, uses_session)
+            snapshot = self._snapshot_cache = AuthSnapshot(self._generation, headers, uses_session)
+            return snapshot
 
     def needs_refresh(self) -> bool:
         """Whether the access token expires soon enough to refresh it before sending.
@@ -186,6 +195,10 @@ class TokenStore:
         Returns:
             True if a refresh token is stored and the access token is within its margin.
         """
+        if self._refresh_token is None:
+            # Unlocked fast path for API-key clients. A session stored concurrently is seen by
+            # the next call; proactive refresh is only an optimisation.
+            return False
         with self._state_lock:
             if self._refresh_token is None or self._expires_at is None or self._lifetime is None:
                 return False

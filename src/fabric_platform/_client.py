@@ -22,7 +22,9 @@ from ._raw import RAW, AsyncRawResponseProxy, RawResponseProxy
 from ._request import PreparedRequest, build_request
 from ._transport import ApiResponse, AsyncTransport, SyncTransport
 from .errors import FabricResponseError
+from .resources.async_downloads import AsyncClientDownloadsMixin
 from .resources.async_runs import AsyncClientRunsMixin
+from .resources.sync_downloads import ClientDownloadsMixin
 from .resources.sync_runs import ClientRunsMixin
 
 __all__ = ["AsyncFabricClient", "FabricClient"]
@@ -123,7 +125,7 @@ class _ClientBase:
         return f"{type(self).__name__}({self._config!r})"
 
 
-class FabricClient(ClientRunsMixin, _ClientBase, SyncMethods):
+class FabricClient(ClientRunsMixin, ClientDownloadsMixin, _ClientBase, SyncMethods):
     """The synchronous Fabric client: every API operation as a method.
 
     Args:
@@ -221,7 +223,7 @@ class FabricClient(ClientRunsMixin, _ClientBase, SyncMethods):
         self.close()
 
 
-class AsyncFabricClient(AsyncClientRunsMixin, _ClientBase, AsyncMethods):
+class AsyncFabricClient(AsyncClientRunsMixin, AsyncClientDownloadsMixin, _ClientBase, AsyncMethods):
     """The asyncio Fabric client: the same methods as :class:`FabricClient`, awaitable.
 
     Args: as :class:`FabricClient`, with ``http_client`` an ``httpx.AsyncClient``.

@@ -44,6 +44,8 @@ _INVALID: Any = object()
 # Shared, never mutated: the Mapping view of an event whose data is not a JSON object.
 _EMPTY: Dict[str, Any] = {}
 _REPR_DATA_LIMIT = 60
+# json.loads(s) minus its per-call argument checks; same result for str input.
+_json_decode = json.JSONDecoder().decode
 # Event type names are cached per decoder; the bound keeps a hostile stream from
 # growing the cache without limit.
 _TYPE_CACHE_SIZE = 64
@@ -63,18 +65,6 @@ def _parse_retry(value: bytes) -> Optional[int]:
     # More than 15 digits is centuries; ignoring it also keeps int() clear of the
     # interpreter's digit limit, so hostile input cannot make the decoder raise.
     return int(digits) if len(digits) <= 15 else None
-
-
-def _loads(text: str) -> Any:
-    """Parse JSON text, preferring orjson but accepting everything ``json`` accepts."""
-    if _fast_loads is not None:
-        try:
-            return _fast_loads(text)
-        except ValueError:
-            # orjson is stricter than the stdlib (NaN, >64-bit integers); fall back so
-            # the result never depends on whether the extra is installed.
-            pass
-    return json.loads(text)
 
 
 class ServerSentEvent(Mapping[str, Any]):
@@ -138,14 +128,20 @@ class ServerSentEvent(Mapping[str, Any]):
         return value
 
     def _parse(self) -> Any:
-        raw = self._raw
-        if raw is not None and _fast_loads is not None:
+        # orjson reads the wire bytes as they are. When it refuses (invalid UTF-8, NaN,
+        # integers beyond 64 bits) the stdlib decides, so a result never depends on
+        # whether the extra is installed.
+        if _fast_loads is not None:
+            raw = self._raw
             try:
-                return _fast_loads(raw)
+                return _fast_loads(raw if raw is not None else self.data)
             except ValueError:
-                pass  # invalid UTF-8 or orjson-only limits: let the text path decide
+                pass
+        text = self._data
+        if text is None:
+            text = self.data
         try:
-            return _loads(self.data)
+            return _json_decode(text)
         except ValueError:
             return _INVALID
 
@@ -155,12 +151,24 @@ class ServerSentEvent(Mapping[str, Any]):
             value = self._json = self._parse()
         return value if type(value) is dict else _EMPTY
 
+    # __getitem__ and get() inline _mapping(): they are what the seed's event["kind"]
+    # and event.get("data") call once per event, and a method call is most of their cost.
     def __getitem__(self, key: str) -> Any:
-        return self._mapping()[key]
+        value = self._json
+        if value is _UNPARSED:
+            value = self._json = self._parse()
+        if type(value) is dict:
+            return value[key]
+        raise KeyError(key)
 
     def get(self, key: str, default: Any = None) -> Any:
         """Return ``self[key]`` if present, else ``default`` (dict semantics)."""
-        return self._mapping().get(key, default)
+        value = self._json
+        if value is _UNPARSED:
+            value = self._json = self._parse()
+        if type(value) is dict:
+            return value.get(key, default)
+        return default
 
     def __contains__(self, key: object) -> bool:
         return key in self._mapping()

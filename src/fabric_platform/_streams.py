@@ -7,7 +7,9 @@ waiting per the ``retry:`` hint with jitter, for a bounded number of attempts in
 
 A dead connection is detected two ways: the read timeout (no bytes at all for
 ``idle_timeout``) and a wall clock between complete lines, which catches a peer that
-trickles bytes without ever finishing a line (keep-alive comments count as lines).
+trickles bytes without ever finishing a line (keep-alive comments count as lines). A peer
+that is not speaking SSE at all — a 2xx with another content type, or a "line" that never
+ends while bytes pour in — gets a :class:`FabricResponseError` instead of reconnects.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, AsyncGenerator, AsyncIterator, FrozenSet, Gene
 import httpx
 
 from ._sse import ServerSentEvent, SSEDecoder
-from .errors import FabricConnectionError, FabricError, FabricTimeoutError
+from .errors import FabricConnectionError, FabricError, FabricResponseError, FabricTimeoutError
 
 if TYPE_CHECKING:
     from ._request import PreparedRequest
@@ -33,6 +35,9 @@ DEFAULT_IDLE_TIMEOUT = 45.0  # the server sends a keep-alive every 15 s
 DEFAULT_MAX_RECONNECTS = 8  # in a row, without an event in between
 _DEFAULT_RETRY_MS = 1000
 _MAX_RETRY_DELAY = 30.0
+# No event line is anywhere near this long; beyond it the decoder would only buffer garbage
+# until the idle timeout (gigabytes at loopback speed).
+MAX_LINE_BYTES = 16 * 1024 * 1024
 
 
 def terminal_kinds_for(ns: str) -> FrozenSet[str]:
@@ -88,9 +93,13 @@ class _StreamState:
     def seen(self, event: ServerSentEvent, decoder: SSEDecoder) -> bool:
         """Record an event; True when it ends the stream."""
         self.failures = 0
-        if decoder.last_event_id:
-            self.last_event_id = decoder.last_event_id
-        if decoder.retry is not None:
+        # The event's own id, not the decoder's: the decoder may already have read further
+        # events of the same chunk, and resuming after one the caller has not seen loses it.
+        if event.id:
+            self.last_event_id = event.id
+        if event.retry is not None:
+            self.retry_ms = event.retry
+        elif decoder.retry is not None:
             self.retry_ms = decoder.retry
         if event.get("kind") in self.terminal_kinds:
             self.done = True
@@ -117,6 +126,27 @@ class _StreamState:
 
 
 _RECOVERABLE = (FabricConnectionError, httpx.TransportError)
+
+
+def _check_event_stream(resp: httpx.Response) -> None:
+    """Refuse a 2xx that is not an event stream (a proxy page, a JSON envelope...).
+
+    Reconnecting would only fetch the same answer again, slowly, and end in a misleading
+    "stream lost"; no Content-Type at all is tolerated.
+    """
+    ctype = resp.headers.get("content-type")
+    if ctype is not None and ctype.split(";", 1)[0].strip().lower() != "text/event-stream":
+        raise FabricResponseError(
+            f"{resp.request.method} {resp.request.url.path} -> {resp.status_code}: expected "
+            f"text/event-stream, got {ctype.split(';', 1)[0].strip() or 'an empty content type'}",
+            response=resp,
+        )
+
+
+def _line_too_long() -> FabricResponseError:
+    return FabricResponseError(
+        f"the event stream sent more than {MAX_LINE_BYTES} bytes without a line break; not an event stream"
+    )
 
 
 class EventStream(Iterator[ServerSentEvent]):
@@ -177,14 +207,21 @@ class EventStream(Iterator[ServerSentEvent]):
                 with self._transport.open_stream(
                     st.prepared, headers=st.headers(), timeout=st.read_timeout()
                 ) as resp:
+                    _check_event_stream(resp)
                     decoder = SSEDecoder()
                     last_line = time.monotonic()
+                    unterminated = 0
                     for chunk in resp.iter_bytes():
                         now = time.monotonic()
                         if b"\n" in chunk or b"\r" in chunk:
                             last_line = now
-                        elif now - last_line > st.idle_timeout:
-                            raise FabricTimeoutError("no complete line within the idle timeout")
+                            unterminated = 0
+                        else:
+                            if now - last_line > st.idle_timeout:
+                                raise FabricTimeoutError("no complete line within the idle timeout")
+                            unterminated += len(chunk)
+                            if unterminated > MAX_LINE_BYTES:
+                                raise _line_too_long()
                         for event in decoder.feed(chunk):
                             yield event
                             if st.seen(event, decoder):
@@ -192,7 +229,7 @@ class EventStream(Iterator[ServerSentEvent]):
                         st.check_deadline()
             except httpx.TimeoutException as exc:
                 st.check_deadline()
-                error = FabricTimeoutError(f"event stream idle for {st.idle_timeout:.0f} s")
+                error = FabricTimeoutError(f"event stream idle for {st.idle_timeout:g} s")
                 error.__cause__ = exc
             except _RECOVERABLE as exc:
                 error = exc
@@ -258,14 +295,21 @@ class AsyncEventStream(AsyncIterator[ServerSentEvent]):
                 async with self._transport.open_stream(
                     st.prepared, headers=st.headers(), timeout=st.read_timeout()
                 ) as resp:
+                    _check_event_stream(resp)
                     decoder = SSEDecoder()
                     last_line = time.monotonic()
+                    unterminated = 0
                     async for chunk in resp.aiter_bytes():
                         now = time.monotonic()
                         if b"\n" in chunk or b"\r" in chunk:
                             last_line = now
-                        elif now - last_line > st.idle_timeout:
-                            raise FabricTimeoutError("no complete line within the idle timeout")
+                            unterminated = 0
+                        else:
+                            if now - last_line > st.idle_timeout:
+                                raise FabricTimeoutError("no complete line within the idle timeout")
+                            unterminated += len(chunk)
+                            if unterminated > MAX_LINE_BYTES:
+                                raise _line_too_long()
                         for event in decoder.feed(chunk):
                             yield event
                             if st.seen(event, decoder):
@@ -273,7 +317,7 @@ class AsyncEventStream(AsyncIterator[ServerSentEvent]):
                         st.check_deadline()
             except httpx.TimeoutException as exc:
                 st.check_deadline()
-                error = FabricTimeoutError(f"event stream idle for {st.idle_timeout:.0f} s")
+                error = FabricTimeoutError(f"event stream idle for {st.idle_timeout:g} s")
                 error.__cause__ = exc
             except _RECOVERABLE as exc:
                 error = exc

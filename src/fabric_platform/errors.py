@@ -13,7 +13,8 @@ HTTP errors map by status (wire contract §1)::
 
 Transport failures are ``FabricConnectionError`` and ``FabricTimeoutError`` (also a
 built-in ``TimeoutError``); a 2xx response that is not a JSON envelope is
-``FabricResponseError``; ``strict=True`` drift is ``FabricResponseValidationError``.
+``FabricResponseError``; ``strict=True`` drift is ``FabricResponseValidationError``; a
+download whose size or SHA-256 does not match is ``FabricDownloadError``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "FabricAuthError",
     "FabricConflictError",
     "FabricConnectionError",
+    "FabricDownloadError",
     "FabricError",
     "FabricForbiddenError",
     "FabricNotFoundError",
@@ -157,3 +159,25 @@ class FabricResponseValidationError(FabricResponseError):
 
 class FabricSignatureError(FabricError):
     """A webhook payload's signature is missing, malformed or does not match."""
+
+
+class FabricDownloadError(FabricError):
+    """A downloaded file failed its integrity check; nothing was written to the destination.
+
+    Attributes:
+        reason: ``"size"`` (byte count differs from the expected size), ``"sha256"``, or
+            ``"range"`` (the server sent a part of the file that was not asked for).
+        expected: The expected size (int) or hex digest (str).
+        actual: What was received (for ``"size"``, possibly a lower bound: the download is
+            abandoned as soon as it exceeds the expected size).
+        destination: The path the file would have been written to.
+    """
+
+    def __init__(
+        self, message: str, *, reason: str, expected: Any, actual: Any, destination: Optional[str] = None
+    ) -> None:
+        self.reason = reason
+        self.expected = expected
+        self.actual = actual
+        self.destination = destination
+        super().__init__(message)

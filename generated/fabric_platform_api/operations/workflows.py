@@ -515,7 +515,7 @@ APPROVE_RUN = Operation(
     ns="workflows.runs.approve",
     params=(
         Param("run_id", "run_id", "path", True),
-        Param("approved", "approved", "body", True),
+        Param("approved", "approved", "body", False),
         Param("reason", "reason", "body", False),
         Param("data", "data", "body", False),
     ),
@@ -601,6 +601,31 @@ GET_COST_BREAKDOWN = Operation(
     tokens=None,
     flat_returns=None,
     public=False,
+    success_status=200,
+)
+
+DOWNLOAD_RUN_ARTIFACT = Operation(
+    operation_id="downloadRunArtifact",
+    method="GET",
+    path="/v1/workflows/artifacts/{artifact_id}/download",
+    tag="workflows",
+    summary="Download a run artifact's bytes through its signed URL.",
+    flat=None,
+    ns="workflows.runs.download_artifact_bytes",
+    params=(
+        Param("artifact_id", "artifact_id", "path", True),
+        Param("expires", "expires", "query", True),
+        Param("signature", "signature", "query", True),
+    ),
+    body=None,
+    body_param=None,
+    response="bytes",
+    data_schema=None,
+    data_is_list=False,
+    pagination=None,
+    tokens=None,
+    flat_returns=None,
+    public=True,
     success_status=200,
 )
 

@@ -128,8 +128,13 @@ def prepare_submission(
     if variants is not None:
         wire_input["variants"] = _check_variants(variants)
     if bundle is not None:
+        if name not in (None, BUNDLE_WORKFLOW):
+            raise ValueError(
+                f"a bundle is submitted as {BUNDLE_WORKFLOW!r}; got workflow name {name!r} "
+                "(name each workflow inside the bundle entries instead)"
+            )
         wire_input["bundle"] = _check_bundle(bundle)
-        name = name or BUNDLE_WORKFLOW
+        name = BUNDLE_WORKFLOW
     if regenerate is not None:
         wire_input["regenerate"] = _check_regenerate(regenerate)
     if not name:

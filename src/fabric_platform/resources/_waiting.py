@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 from fabric_platform_api import operations as ops
 
 from .._streams import RUN_TERMINAL, AsyncEventStream, EventStream
-from ..errors import FabricAPIError, FabricConnectionError, FabricTimeoutError
+from ..errors import FabricAPIError, FabricConnectionError, FabricResponseError, FabricTimeoutError
 from ._run_rules import is_terminal
 
 if TYPE_CHECKING:
@@ -27,13 +27,23 @@ __all__ = ["async_wait_for_terminal", "wait_for_terminal"]
 ProgressCallback = Callable[[Mapping[str, Any]], None]
 _POLL_BACKOFF = 1.5
 _POLL_MAX = 10.0
-# Statuses that mean "this server cannot stream to us"; anything else is a real error.
-_NO_STREAMING = {404, 405, 406, 501, 503}
+# Statuses after which polling is the better way to learn the outcome: "this server cannot
+# stream to us" (404/405/406/501) or "not right now" (429, 5xx: the stream is opened
+# without retries, see below, and each poll retries by itself). Anything else is a real
+# error (401, 403, ...).
+_NO_STREAMING = {404, 405, 406, 429, 500, 501, 502, 503, 504}
+# The stream is opened without transport retries: a 503 ("streaming disabled, poll
+# instead", with Retry-After) would otherwise cost seconds of retries before the fallback,
+# and polling answers the same question. Dropped connections still reconnect (the stream's
+# own loop, with Last-Event-ID).
+_STREAM_RETRIES = 0
 
 
 def _streaming_unavailable(error: BaseException) -> bool:
     if isinstance(error, FabricAPIError):
         return error.status_code in _NO_STREAMING
+    if isinstance(error, FabricResponseError):
+        return True  # a 2xx that is not an event stream (a proxy in between): poll instead
     return isinstance(error, FabricConnectionError) and not isinstance(error, FabricTimeoutError)
 
 
@@ -60,7 +70,7 @@ def wait_for_terminal(
     if is_terminal(run):
         return run
     stream = EventStream(
-        client._transport,
+        client._transport.copy(max_retries=_STREAM_RETRIES),
         client._prepare(ops.STREAM_RUN_EVENTS, {"run_id": run_id}),
         terminal_kinds=RUN_TERMINAL,
         deadline=deadline,
@@ -70,7 +80,7 @@ def wait_for_terminal(
             _progress(event, on_progress)
     except FabricTimeoutError:
         raise _timeout(run_id, timeout) from None
-    except (FabricAPIError, FabricConnectionError) as exc:
+    except (FabricAPIError, FabricConnectionError, FabricResponseError) as exc:
         if not _streaming_unavailable(exc):
             raise
     finally:
@@ -101,7 +111,7 @@ async def async_wait_for_terminal(
     if is_terminal(run):
         return run
     stream = AsyncEventStream(
-        client._transport,
+        client._transport.copy(max_retries=_STREAM_RETRIES),
         client._prepare(ops.STREAM_RUN_EVENTS, {"run_id": run_id}),
         terminal_kinds=RUN_TERMINAL,
         deadline=deadline,
@@ -111,7 +121,7 @@ async def async_wait_for_terminal(
             _progress(event, on_progress)
     except FabricTimeoutError:
         raise _timeout(run_id, timeout) from None
-    except (FabricAPIError, FabricConnectionError) as exc:
+    except (FabricAPIError, FabricConnectionError, FabricResponseError) as exc:
         if not _streaming_unavailable(exc):
             raise
     finally:

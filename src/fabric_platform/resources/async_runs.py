@@ -8,6 +8,7 @@ The rules themselves are in ``_run_rules`` (shared with the async client).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
 from fabric_platform_api import operations as ops
@@ -18,6 +19,7 @@ from fabric_platform_api.async_client import (
     WorkflowsRunsNamespace,
 )
 
+from .._download_plan import PathLike
 from .._raw import single_request
 from ..models import RunOutput
 from ._run_rules import prepare_submission, regenerate_input, run_output
@@ -310,6 +312,18 @@ class AsyncRunsResource(WorkflowsRunsNamespace):
         run = await self._client.submit_run(None, None, bundle=bundle, **kwargs)  # type: ignore[attr-defined]
         await self.wait(run["id"], timeout=timeout)
         return await self.get_output(run["id"])
+
+    async def download_artifact(self, artifact_or_url: Any, dest: PathLike, **options: Any) -> Path:
+        """Same as ``fabric.download_artifact``: one artifact streamed to disk."""
+        return await self._client.download_artifact(artifact_or_url, dest, **options)  # type: ignore[attr-defined,no-any-return]
+
+    async def download_all_artifacts(
+        self, run_output_or_run_id: Any, dest_dir: PathLike, **options: Any
+    ) -> List[Path]:
+        """Same as ``fabric.download_all_artifacts``: every artifact of a run into a folder."""
+        return await self._client.download_all_artifacts(  # type: ignore[attr-defined,no-any-return]
+            run_output_or_run_id, dest_dir, **options
+        )
 
     async def regenerate(
         self,

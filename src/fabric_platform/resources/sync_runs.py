@@ -8,6 +8,7 @@ The rules themselves are in ``_run_rules`` (shared with the async client).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
 from fabric_platform_api import operations as ops
@@ -18,6 +19,7 @@ from fabric_platform_api.sync_client import (
     WorkflowsRunsNamespace,
 )
 
+from .._download_plan import PathLike
 from .._raw import single_request
 from ..models import RunOutput
 from ._run_rules import prepare_submission, regenerate_input, run_output
@@ -306,6 +308,18 @@ class RunsResource(WorkflowsRunsNamespace):
         run = self._client.submit_run(None, None, bundle=bundle, **kwargs)  # type: ignore[attr-defined]
         self.wait(run["id"], timeout=timeout)
         return self.get_output(run["id"])
+
+    def download_artifact(self, artifact_or_url: Any, dest: PathLike, **options: Any) -> Path:
+        """Same as ``fabric.download_artifact``: one artifact streamed to disk."""
+        return self._client.download_artifact(artifact_or_url, dest, **options)  # type: ignore[attr-defined,no-any-return]
+
+    def download_all_artifacts(
+        self, run_output_or_run_id: Any, dest_dir: PathLike, **options: Any
+    ) -> List[Path]:
+        """Same as ``fabric.download_all_artifacts``: every artifact of a run into a folder."""
+        return self._client.download_all_artifacts(  # type: ignore[attr-defined,no-any-return]
+            run_output_or_run_id, dest_dir, **options
+        )
 
     def regenerate(
         self,

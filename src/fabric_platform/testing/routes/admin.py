@@ -1,0 +1,249 @@
+"""Platform administration (/v1/admin/*): users, lockouts, sessions and concurrency limits.
+
+Platform administrators are users with ``is_admin``. There is none at first (the seeded owner
+is an organization owner, not a platform admin): ``POST /v1/admin/bootstrap`` makes the first
+one — a new account, or an existing one whose password is given — and answers 409 once any
+administrator exists. Every other route needs an administrator (403 otherwise).
+
+Concurrency limits are enforced through the engine's ``can_start`` hook: a run of an
+organization at its ``max_concurrent_runs`` stays ``pending`` and starts when a slot frees up
+(or the limit is raised). ``max_concurrent_jobs`` is stored and reported; jobs do not wait on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .. import _auth
+from .._http import (
+    ApiError,
+    body_uuid,
+    current_principal,
+    emulator_of,
+    json_body,
+    not_found,
+    ok,
+    org_or_404,
+    page_offset,
+    path_uuid,
+)
+
+LIMITS = "concurrency_limits"
+
+
+def _bad(path: str, message: str) -> ApiError:
+    return ApiError(
+        400, "validation_error", f"{path} {message}", {"errors": [{"path": path, "message": message}]}
+    )
+
+
+def _last_login(emulator: Any, user_id: str) -> Optional[str]:
+    # Sign-ins are the access tokens issued to the user directly (not to an OAuth client).
+    times = [
+        t["created_at"]
+        for t in emulator.store.find("access_tokens", where={"user_id": user_id})
+        if not t.get("oauth_client_id") and not t.get("app_id")
+    ]
+    return max(times) if times else None
+
+
+def admin_user(emulator: Any, user: Dict[str, Any]) -> Dict[str, Any]:
+    return {
+        "id": user["id"],
+        "email": user["email"],
+        "display_name": user.get("display_name"),
+        "email_verified": bool(user.get("email_verified")),
+        "locked": bool(user.get("locked")),
+        "is_admin": bool(user.get("is_admin")),
+        "disabled": bool(user.get("disabled")),
+        "created_at": user["created_at"],
+        "last_login_at": _last_login(emulator, user["id"]),
+    }
+
+
+def require_admin(request: Request) -> _auth.Principal:
+    principal = current_principal(request)
+    assert principal is not None
+    if principal.kind != "user" or not (principal.user or {}).get("is_admin"):
+        raise ApiError(
+            403, "forbidden", "This needs a platform administrator (see POST /v1/admin/bootstrap)."
+        )
+    if not principal.allows("admin.manage"):
+        raise ApiError(403, "forbidden", "The API key lacks the scope 'admin.manage'.")
+    return principal
+
+
+async def bootstrap(request: Request) -> Response:
+    from .auth import _hash, _verify, check_password, create_user, find_user_by_email, normalize_email
+
+    emulator = emulator_of(request)
+    body = await json_body(request)
+    email, password = body.get("email"), body.get("password")
+    if not isinstance(email, str):
+        raise _bad("email", "is required (a string)")
+    if not isinstance(password, str):
+        raise _bad("password", "is required (a string)")
+    display_name = body.get("display_name")
+    if display_name is not None and not isinstance(display_name, str):
+        raise _bad("display_name", "must be a string")
+    email = normalize_email(email)
+    store = emulator.store
+    if store.find_one("users", where={"is_admin": True}) is not None:
+        raise ApiError(409, "conflict", "A platform administrator already exists; bootstrap is closed.")
+    user = find_user_by_email(emulator, email)
+    if user is None:
+        check_password(password)
+        user = create_user(
+            emulator, email, await _hash(emulator, password), display_name=display_name, email_verified=True
+        )
+    elif not user.get("_password_hash") or not await _verify(password, user["_password_hash"]):
+        raise ApiError(401, "unauthorized", "Wrong password for the existing account with this email.")
+    if store.find_one("users", where={"is_admin": True}) is not None:  # lost a race while hashing
+        raise ApiError(409, "conflict", "A platform administrator already exists; bootstrap is closed.")
+    user = store.update("users", user["id"], is_admin=True) or user
+    return ok(admin_user(emulator, user))
+
+
+async def list_users(request: Request) -> Response:
+    require_admin(request)
+    emulator = emulator_of(request)
+    return page_offset([admin_user(emulator, u) for u in emulator.store.find("users")], request)
+
+
+def _user_for(request: Request) -> Dict[str, Any]:
+    require_admin(request)
+    user = emulator_of(request).store.get("users", path_uuid(request, "user_id", "user"))
+    if user is None:
+        raise not_found("user")
+    return user
+
+
+async def get_user(request: Request) -> Response:
+    return ok(admin_user(emulator_of(request), _user_for(request)))
+
+
+async def delete_user(request: Request) -> Response:
+    emulator = emulator_of(request)
+    user = _user_for(request)
+    principal = current_principal(request)
+    if principal is not None and principal.id == user["id"]:
+        raise ApiError(409, "conflict", "Administrators cannot delete their own account.")
+    store = emulator.store
+    _auth.revoke_user_sessions(emulator, user["id"])
+    with store.transaction():
+        for member in store.find("memberships", where={"principal_id": user["id"], "active": True}):
+            store.update("memberships", member["id"], active=False)
+        for key in store.find("api_keys", where={"created_by": user["id"], "service_account_id": None}):
+            store.update("api_keys", key["id"], active=False)
+        store.delete("users", user["id"])
+    return ok(None)
+
+
+async def unlock_user(request: Request) -> Response:
+    emulator = emulator_of(request)
+    user = _user_for(request)
+    updated = emulator.store.update("users", user["id"], locked=False, _failed_logins=0)
+    return ok(admin_user(emulator, updated or user))
+
+
+async def verify_user(request: Request) -> Response:
+    emulator = emulator_of(request)
+    user = _user_for(request)
+    updated = emulator.store.update("users", user["id"], email_verified=True)
+    return ok(admin_user(emulator, updated or user))
+
+
+async def force_logout(request: Request) -> Response:
+    emulator = emulator_of(request)
+    user = _user_for(request)
+    _auth.revoke_user_sessions(emulator, user["id"])
+    return ok(None)
+
+
+# --------------------------------------------------------------------------- concurrency
+def public_limit(doc: Dict[str, Any]) -> Dict[str, Any]:
+    return {
+        k: doc.get(k) for k in ("organization_id", "max_concurrent_runs", "max_concurrent_jobs", "updated_at")
+    }
+
+
+async def list_limits(request: Request) -> Response:
+    require_admin(request)
+    return ok([public_limit(d) for d in emulator_of(request).store.find(LIMITS)])
+
+
+def _limit_value(body: Dict[str, Any], key: str, current: Optional[int]) -> Optional[int]:
+    if key not in body:
+        return current
+    value = body[key]
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise _bad(key, "must be a non-negative integer or null")
+    return value  # type: ignore[no-any-return]
+
+
+async def set_limit(request: Request) -> Response:
+    require_admin(request)
+    emulator = emulator_of(request)
+    body = await json_body(request)
+    org_id = body_uuid(body.get("organization_id"), "organization_id")
+    org_or_404(emulator, org_id)
+    current = emulator.store.get(LIMITS, org_id) or {}
+    doc = {
+        "id": org_id,
+        "organization_id": org_id,
+        "max_concurrent_runs": _limit_value(body, "max_concurrent_runs", current.get("max_concurrent_runs")),
+        "max_concurrent_jobs": _limit_value(body, "max_concurrent_jobs", current.get("max_concurrent_jobs")),
+        "updated_at": emulator.clock.now_iso(),
+    }
+    emulator.store.put(LIMITS, doc)
+    engine = emulator.engine
+    if engine is not None and hasattr(engine, "_pump"):
+        engine._pump()  # a raised limit lets waiting runs start now
+    return ok(public_limit(doc))
+
+
+def can_start(emulator: Any, org_id: str) -> bool:
+    """The engine's ``can_start`` hook: is the organization below its run limit?"""
+    doc = emulator.store.get(LIMITS, org_id)
+    limit = doc.get("max_concurrent_runs") if doc else None
+    if limit is None:
+        return True
+    engine = emulator.engine
+    # Runs handed to a task in this very pump are not "running" in the store yet: count both.
+    active = {
+        r["id"] for r in emulator.store.find("workflow_runs", org_id=org_id, where={"status": "running"})
+    }
+    for run_id, task in list(getattr(engine, "_tasks", {}).items()):
+        if not task.done() and run_id not in active:
+            run = emulator.store.get("workflow_runs", run_id)
+            if (
+                run is not None
+                and run["organization_id"] == org_id
+                and run["status"] in ("pending", "running")
+            ):
+                active.add(run_id)
+    return len(active) < int(limit)
+
+
+async def on_startup(emulator: Any) -> None:
+    if emulator.engine is not None:
+        emulator.engine.can_start = lambda org_id: can_start(emulator, org_id)
+
+
+routes = [
+    Route("/v1/admin/bootstrap", bootstrap, methods=["POST"], name="adminBootstrap"),
+    Route("/v1/admin/users", list_users, methods=["GET"], name="adminListUsers"),
+    Route("/v1/admin/users/{user_id}", get_user, methods=["GET"], name="adminGetUser"),
+    Route("/v1/admin/users/{user_id}", delete_user, methods=["DELETE"], name="adminDeleteUser"),
+    Route("/v1/admin/users/{user_id}/unlock", unlock_user, methods=["POST"], name="adminUnlockUser"),
+    Route("/v1/admin/users/{user_id}/verify", verify_user, methods=["POST"], name="adminVerifyUser"),
+    Route(
+        "/v1/admin/users/{user_id}/logout-all", force_logout, methods=["POST"], name="adminForceLogoutUser"
+    ),
+    Route("/v1/admin/concurrency-limits", list_limits, methods=["GET"], name="adminListConcurrencyLimits"),
+    Route("/v1/admin/concurrency-limits", set_limit, methods=["PUT"], name="adminSetConcurrencyLimit"),
+]

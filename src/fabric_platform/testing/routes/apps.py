@@ -1,0 +1,191 @@
+"""Apps (/v1/apps*): OAuth clients owned by an organization, with a name, a lifecycle and usage.
+
+An app's ``client_id``/``client_secret`` work at ``POST /v1/oauth/token`` like any OAuth
+client's; deactivating an app (``active: false``) revokes every token it was issued. Usage
+counts the requests made with the app's tokens (counted by the pipeline, ``_audit.py``) and
+the runs and jobs they created, with those runs' and jobs' cost, for the current month.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Dict, Set
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .. import _auth, _oauth, _usage
+from .._audit import APP_USAGE, AUDIT
+from .._http import (
+    ApiError,
+    body_uuid,
+    current_principal,
+    default_org,
+    emulator_of,
+    json_body,
+    not_found,
+    ok,
+    path_uuid,
+    query_uuid,
+    require_org_action,
+    strip,
+)
+from .oauth import redirect_uris, string_list
+
+MANAGE = "apikey.manage"
+READ = "app.read"
+_RUN_ACTIONS = frozenset({"workflow.run.submit", "workflow.run.create_legacy", "sink.trigger_http"})
+
+
+def _bad(path: str, message: str) -> ApiError:
+    return ApiError(
+        400, "validation_error", f"{path} {message}", {"errors": [{"path": path, "message": message}]}
+    )
+
+
+def public_app(doc: Dict[str, Any]) -> Dict[str, Any]:
+    return strip(doc)
+
+
+def _name(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        raise _bad("name", "must be a non-empty string of at most 200 characters")
+    return value
+
+
+def _description(value: Any) -> Any:
+    if value is not None and not isinstance(value, str):
+        raise _bad("description", "must be a string or null")
+    return value
+
+
+async def create_app(request: Request) -> Response:
+    emulator = emulator_of(request)
+    body = await json_body(request)
+    given = body.get("organization_id")
+    org_id = body_uuid(given, "organization_id") if given is not None else default_org(request)
+    require_org_action(request, org_id, MANAGE)
+    principal = current_principal(request)
+    assert principal is not None
+    client_id, secret = _oauth.new_client_credentials("fapp_")
+    now = emulator.clock.now_iso()
+    doc = {
+        "id": str(uuid.uuid4()),
+        "organization_id": org_id,
+        "name": _name(body.get("name")),
+        "description": _description(body.get("description")),
+        "client_id": client_id,
+        "redirect_uris": redirect_uris(body.get("redirect_uris")),
+        "scopes": sorted(set(string_list(body.get("scopes"), "scopes", limit=100))),
+        "active": True,
+        "created_by": principal.id,
+        "created_at": now,
+        "updated_at": now,
+        "_secret_hash": _auth.token_hash(secret),
+    }
+    emulator.store.insert(_oauth.APPS, doc)
+    return ok(dict(public_app(doc), client_secret=secret))
+
+
+async def list_apps(request: Request) -> Response:
+    org_id = query_uuid(request, "organization_id") or default_org(request)
+    require_org_action(request, org_id, READ)
+    return ok([public_app(d) for d in emulator_of(request).store.find(_oauth.APPS, org_id=org_id)])
+
+
+def _app_for(request: Request, action: str) -> Dict[str, Any]:
+    doc = emulator_of(request).store.get(_oauth.APPS, path_uuid(request, "app_id", "app"))
+    if doc is None:
+        raise not_found("app")
+    try:
+        require_org_action(request, doc["organization_id"], action)
+    except ApiError as err:
+        if err.status == 404:
+            raise not_found("app") from None
+        raise
+    return doc
+
+
+async def get_app(request: Request) -> Response:
+    return ok(public_app(_app_for(request, READ)))
+
+
+async def update_app(request: Request) -> Response:
+    emulator = emulator_of(request)
+    doc = _app_for(request, MANAGE)
+    body = await json_body(request)
+    changes: Dict[str, Any] = {}
+    if "name" in body:
+        changes["name"] = _name(body["name"])
+    if "description" in body:
+        changes["description"] = _description(body["description"])
+    if "redirect_uris" in body:
+        changes["redirect_uris"] = redirect_uris(body["redirect_uris"])
+    if "scopes" in body:
+        changes["scopes"] = sorted(set(string_list(body["scopes"], "scopes", limit=100)))
+    if "active" in body:
+        if not isinstance(body["active"], bool):
+            raise _bad("active", "must be a boolean")
+        changes["active"] = body["active"]
+    changes["updated_at"] = emulator.clock.now_iso()
+    updated = emulator.store.update(_oauth.APPS, doc["id"], **changes)
+    assert updated is not None
+    if doc.get("active", True) and changes.get("active") is False:
+        _oauth.revoke_client_tokens(emulator, dict(updated, _kind=_oauth.APPS))
+    return ok(public_app(updated))
+
+
+async def rotate_secret(request: Request) -> Response:
+    emulator = emulator_of(request)
+    doc = _app_for(request, MANAGE)
+    secret = _auth.new_secret("fcs_", 32)
+    updated = emulator.store.update(
+        _oauth.APPS, doc["id"], _secret_hash=_auth.token_hash(secret), updated_at=emulator.clock.now_iso()
+    )
+    assert updated is not None
+    return ok(dict(public_app(updated), client_secret=secret))
+
+
+async def app_usage(request: Request) -> Response:
+    emulator = emulator_of(request)
+    doc = _app_for(request, READ)
+    start, end = _usage.month_bounds(emulator.clock.now())
+    store = emulator.store
+    runs: Set[str] = set()
+    jobs: Set[str] = set()
+    for entry in store.find(AUDIT, org_id=doc["organization_id"]):
+        if (entry.get("metadata") or {}).get("app_id") != doc["id"] or not start <= entry["created_at"] < end:
+            continue
+        kind, _, resource_id = (entry.get("resource") or "").partition(":")
+        if entry["action"] in _RUN_ACTIONS and kind == "run":
+            runs.add(resource_id)
+        elif entry["action"] == "job.create" and kind == "job":
+            jobs.add(resource_id)
+    cost = sum(
+        float(r.get("cost_usd") or 0)
+        for r in _usage.records(emulator, doc["organization_id"], start, end)
+        if r.get("run_id") in runs or r.get("job_id") in jobs
+    )
+    counter = store.get(APP_USAGE, doc["id"]) or {}
+    return ok(
+        {
+            "app_id": doc["id"],
+            "period_start": start,
+            "period_end": end,
+            "requests": int((counter.get("requests") or {}).get(start[:7], 0)),
+            "runs": len(runs),
+            "jobs": len(jobs),
+            "cost_usd": round(cost, 9),
+        }
+    )
+
+
+routes = [
+    Route("/v1/apps", create_app, methods=["POST"], name="createApp"),
+    Route("/v1/apps", list_apps, methods=["GET"], name="listApps"),
+    Route("/v1/apps/{app_id}", get_app, methods=["GET"], name="getApp"),
+    Route("/v1/apps/{app_id}", update_app, methods=["PATCH"], name="updateApp"),
+    Route("/v1/apps/{app_id}/rotate-secret", rotate_secret, methods=["POST"], name="rotateAppSecret"),
+    Route("/v1/apps/{app_id}/usage", app_usage, methods=["GET"], name="getAppUsage"),
+]

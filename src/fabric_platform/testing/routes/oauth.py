@@ -1,0 +1,197 @@
+"""OAuth: registered clients (/v1/oauth/clients*), the token endpoint and revocation.
+
+Token semantics are in ``_oauth.py``. Registering or deleting a client needs ``apikey.manage``
+(admin) in its organization, since its tokens act with the registering principal's powers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Dict, List
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .. import _auth, _oauth
+from .._http import (
+    ROLE_RANK,
+    ApiError,
+    body_uuid,
+    current_principal,
+    default_org,
+    emulator_of,
+    json_body,
+    membership,
+    not_found,
+    ok,
+    path_uuid,
+    require_org_action,
+    strip,
+)
+from .orgs import visible_org_ids
+
+MANAGE = "apikey.manage"
+GRANTS = ("client_credentials", "refresh_token", "token_exchange")
+
+
+def _bad(path: str, message: str) -> ApiError:
+    return ApiError(
+        400, "validation_error", f"{path} {message}", {"errors": [{"path": path, "message": message}]}
+    )
+
+
+def string_list(value: Any, path: str, *, limit: int = 50) -> List[str]:
+    if value is None:
+        return []
+    if (
+        not isinstance(value, list)
+        or len(value) > limit
+        or not all(isinstance(v, str) and 0 < len(v) <= 2048 for v in value)
+    ):
+        raise _bad(path, f"must be an array of at most {limit} non-empty strings")
+    return list(dict.fromkeys(value))
+
+
+def redirect_uris(value: Any) -> List[str]:
+    from urllib.parse import urlsplit
+
+    uris = string_list(value, "redirect_uris")
+    for uri in uris:
+        try:
+            parts = urlsplit(uri)
+        except ValueError:
+            parts = None
+        if parts is None or not parts.scheme or not (parts.netloc or parts.scheme not in ("http", "https")):
+            raise _bad("redirect_uris", f"{uri[:100]!r} is not an absolute URI")
+    return uris
+
+
+def public_client(doc: Dict[str, Any]) -> Dict[str, Any]:
+    return strip(doc)
+
+
+async def create_client(request: Request) -> Response:
+    emulator = emulator_of(request)
+    body = await json_body(request)
+    given = body.get("organization_id")
+    org_id = body_uuid(given, "organization_id") if given is not None else default_org(request)
+    require_org_action(request, org_id, MANAGE)
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise _bad("name", "must be a non-empty string of at most 200 characters")
+    principal = current_principal(request)
+    assert principal is not None
+    client_id, secret = _oauth.new_client_credentials("foc_")
+    doc = {
+        "id": str(uuid.uuid4()),
+        "client_id": client_id,
+        "organization_id": org_id,
+        "name": name,
+        "redirect_uris": redirect_uris(body.get("redirect_uris")),
+        "scopes": sorted(set(string_list(body.get("scopes"), "scopes", limit=100))),
+        "created_by": principal.id,
+        "created_at": emulator.clock.now_iso(),
+        "_secret_hash": _auth.token_hash(secret),
+    }
+    emulator.store.insert(_oauth.CLIENTS, doc)
+    return ok(dict(public_client(doc), client_secret=secret))
+
+
+async def list_clients(request: Request) -> Response:
+    emulator = emulator_of(request)
+    principal = current_principal(request)
+    assert principal is not None
+    result = []
+    for org_id in visible_org_ids(emulator, principal.id):
+        member = membership(emulator, principal.id, org_id)
+        is_admin = member is not None and ROLE_RANK[member["role"]] >= ROLE_RANK["admin"]
+        for doc in emulator.store.find(_oauth.CLIENTS, org_id=org_id):
+            if is_admin or doc.get("created_by") == principal.id:
+                result.append(public_client(doc))
+    return ok(result)
+
+
+async def delete_client(request: Request) -> Response:
+    emulator = emulator_of(request)
+    doc = emulator.store.get(_oauth.CLIENTS, path_uuid(request, "client_id", "OAuth client"))
+    if doc is None:
+        raise not_found("OAuth client")
+    try:
+        require_org_action(request, doc["organization_id"], MANAGE)
+    except ApiError as err:
+        if err.status == 404:
+            raise not_found("OAuth client") from None
+        raise
+    _oauth.revoke_client_tokens(emulator, dict(doc, _kind=_oauth.CLIENTS))
+    emulator.store.delete(_oauth.CLIENTS, doc["id"])
+    return ok(None)
+
+
+def _opt_str(body: Dict[str, Any], key: str) -> Any:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise _bad(key, "must be a string")
+    return value
+
+
+async def token(request: Request) -> Response:
+    emulator = emulator_of(request)
+    body = await json_body(request)
+    grant = body.get("grant_type", "client_credentials")
+    if grant not in GRANTS:
+        raise _bad("grant_type", f"must be one of {', '.join(GRANTS)} (unsupported_grant_type)")
+    client_id, client_secret = body.get("client_id"), body.get("client_secret")
+    if not isinstance(client_id, str) or not isinstance(client_secret, str):
+        raise _bad("client_id", "and client_secret are required strings")
+    scope = _opt_str(body, "scope")
+    client = _oauth.authenticate_client(emulator, client_id, client_secret)
+    if grant == "refresh_token":
+        refresh_token = _opt_str(body, "refresh_token")
+        if not refresh_token:
+            raise _bad("refresh_token", "is required for grant_type=refresh_token")
+        return ok(_oauth.refresh(emulator, client, refresh_token))
+    if grant == "client_credentials":
+        owner = emulator.store.get("users", client.get("created_by") or "")
+        if owner is None or owner.get("disabled"):
+            raise ApiError(401, "unauthorized", "The client's owner can no longer act (invalid_client).")
+        scopes = _oauth.granted_scopes(client, scope)
+        return ok(_oauth.issue(emulator, client, owner["id"], scopes, with_refresh=False))
+    # token_exchange: the client acts as the user behind subject_token.
+    subject = _opt_str(body, "subject_token")
+    if not subject:
+        raise _bad("subject_token", "is required for grant_type=token_exchange")
+    subject_type = _opt_str(body, "subject_token_type")
+    if subject_type not in (None, _oauth.TOKEN_TYPE_ACCESS):
+        raise _bad("subject_token_type", f"must be {_oauth.TOKEN_TYPE_ACCESS}")
+    principal, error = _auth.resolve(emulator, {"authorization": f"Bearer {subject}"})
+    if error is not None or principal is None or principal.kind != "user":
+        raise ApiError(401, "unauthorized", "The subject_token is not a valid user token (invalid_grant).")
+    ceiling = sorted(principal.scopes) if principal.scopes else None
+    scopes = _oauth.granted_scopes(client, scope, ceiling)
+    return ok(_oauth.issue(emulator, client, principal.id, scopes, with_refresh=True))
+
+
+async def revoke(request: Request) -> Response:
+    emulator = emulator_of(request)
+    current_principal(request)
+    body = await json_body(request)
+    value = body.get("token")
+    if not isinstance(value, str) or not value:
+        raise _bad("token", "is required")
+    hashed = _auth.token_hash(value)
+    store = emulator.store
+    record = store.get("access_tokens", hashed) or store.get(_oauth.REFRESH, hashed)
+    if record is not None:
+        _oauth.revoke_family(emulator, record["family_id"])
+    # RFC 7009 §2.2: an unknown token is not an error (nothing to revoke).
+    return ok(None)
+
+
+routes = [
+    Route("/v1/oauth/token", token, methods=["POST"], name="oauthToken"),
+    Route("/v1/oauth/revoke", revoke, methods=["POST"], name="oauthRevokeToken"),
+    Route("/v1/oauth/clients", create_client, methods=["POST"], name="createOAuthClient"),
+    Route("/v1/oauth/clients", list_clients, methods=["GET"], name="listOAuthClients"),
+    Route("/v1/oauth/clients/{client_id}", delete_client, methods=["DELETE"], name="deleteOAuthClient"),
+]

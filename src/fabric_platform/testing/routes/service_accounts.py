@@ -1,0 +1,255 @@
+"""Service accounts and their API keys (/v1/service-accounts*).
+
+A service account is a principal of one organization (its id is its principal id) with a
+membership carrying its role, so its API keys act with that role. Disabling it makes every one
+of its keys answer 401 until it is enabled again (``_auth`` checks on each request). Managing
+them needs the ``apikey.manage`` action (admin); reading them ``service_account.read``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Dict, List
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .. import _auth
+from .._http import (
+    ROLE_RANK,
+    ApiError,
+    body_uuid,
+    current_principal,
+    default_org,
+    emulator_of,
+    json_body,
+    not_found,
+    ok,
+    path_uuid,
+    query_uuid,
+    require_org_action,
+    strip,
+)
+from .keys import created_key, new_key_doc, public_key
+from .orgs import add_member, check_role
+
+ACCOUNTS = "service_accounts"
+MANAGE = "apikey.manage"
+READ = "service_account.read"
+
+
+def _bad(path: str, message: str) -> ApiError:
+    return ApiError(
+        400, "validation_error", f"{path} {message}", {"errors": [{"path": path, "message": message}]}
+    )
+
+
+def public_account(doc: Dict[str, Any]) -> Dict[str, Any]:
+    out = strip(doc, "disabled")
+    out["active"] = not doc.get("disabled")
+    return out
+
+
+def _scopes(value: Any) -> List[str]:
+    if value is None:
+        return []
+    if (
+        not isinstance(value, list)
+        or len(value) > 100
+        or not all(isinstance(s, str) and 0 < len(s) <= 100 for s in value)
+    ):
+        raise _bad("scopes", "must be an array of at most 100 scope strings (1-100 characters)")
+    return sorted(set(value))
+
+
+def _name(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        raise _bad("name", "must be a non-empty string of at most 200 characters")
+    return value
+
+
+async def create_account(request: Request) -> Response:
+    emulator = emulator_of(request)
+    body = await json_body(request)
+    given = body.get("organization_id")
+    org_id = body_uuid(given, "organization_id") if given is not None else default_org(request)
+    member = require_org_action(request, org_id, MANAGE)
+    name = _name(body.get("name"))
+    description = body.get("description")
+    if description is not None and not isinstance(description, str):
+        raise _bad("description", "must be a string")
+    role = body.get("role", "member")
+    if not isinstance(role, str):
+        raise _bad("role", "must be one of owner, admin, member, viewer")
+    check_role(role)
+    if ROLE_RANK[role] > ROLE_RANK[member["role"]]:
+        raise ApiError(
+            403, "forbidden", f"You cannot create a service account above your own role ({member['role']})."
+        )
+    principal = current_principal(request)
+    doc = {
+        "id": str(uuid.uuid4()),
+        "organization_id": org_id,
+        "name": name,
+        "description": description,
+        "role": role,
+        "disabled": False,
+        "created_by": principal.id if principal else None,
+        "created_at": emulator.clock.now_iso(),
+    }
+    with emulator.store.transaction():
+        emulator.store.insert(ACCOUNTS, doc)
+        add_member(emulator, org_id, doc["id"], role, None)
+    return ok(public_account(doc))
+
+
+async def list_accounts(request: Request) -> Response:
+    org_id = query_uuid(request, "organization_id") or default_org(request)
+    require_org_action(request, org_id, READ)
+    return ok([public_account(d) for d in emulator_of(request).store.find(ACCOUNTS, org_id=org_id)])
+
+
+def _account_for(request: Request, action: str) -> Dict[str, Any]:
+    doc = emulator_of(request).store.get(
+        ACCOUNTS, path_uuid(request, "service_account_id", "service account")
+    )
+    if doc is None:
+        raise not_found("service account")
+    try:
+        require_org_action(request, doc["organization_id"], action)
+    except ApiError as err:
+        if err.status == 404:
+            raise not_found("service account") from None
+        raise
+    return doc
+
+
+async def get_account(request: Request) -> Response:
+    return ok(public_account(_account_for(request, READ)))
+
+
+async def _set_disabled(request: Request, disabled: bool) -> Response:
+    emulator = emulator_of(request)
+    doc = _account_for(request, MANAGE)
+    updated = emulator.store.update(
+        ACCOUNTS, doc["id"], disabled=disabled, updated_at=emulator.clock.now_iso()
+    )
+    assert updated is not None
+    return ok(public_account(updated))
+
+
+async def disable_account(request: Request) -> Response:
+    return await _set_disabled(request, True)
+
+
+async def enable_account(request: Request) -> Response:
+    return await _set_disabled(request, False)
+
+
+# --------------------------------------------------------------------------- keys
+async def create_account_key(request: Request) -> Response:
+    emulator = emulator_of(request)
+    account = _account_for(request, MANAGE)
+    body = await json_body(request)
+    principal = current_principal(request)
+    assert principal is not None
+    scopes = _scopes(body.get("scopes"))
+    # A scoped credential cannot mint a key with more power than itself.
+    if principal.scopes is not None and (not scopes or any(not principal.allows(s) for s in scopes)):
+        raise ApiError(403, "forbidden", "A scoped API key can only create keys within its own scopes.")
+    created = new_key_doc(
+        emulator,
+        name=_name(body.get("name")),
+        org_id=account["organization_id"],
+        scopes=scopes,
+        created_by=principal.id,
+        service_account_id=account["id"],
+    )
+    return ok(created)
+
+
+def _account_keys(emulator: Any, account: Dict[str, Any]) -> List[Dict[str, Any]]:
+    return emulator.store.find(  # type: ignore[no-any-return]
+        "api_keys", org_id=account["organization_id"], where={"service_account_id": account["id"]}
+    )
+
+
+async def list_account_keys(request: Request) -> Response:
+    emulator = emulator_of(request)
+    account = _account_for(request, READ)
+    return ok([public_key(k) for k in _account_keys(emulator, account)])
+
+
+def _key_for(request: Request) -> Dict[str, Any]:
+    emulator = emulator_of(request)
+    account = _account_for(request, MANAGE)
+    key_id = path_uuid(request, "key_id", "API key")
+    key = emulator.store.get("api_keys", key_id)
+    if key is None or key.get("service_account_id") != account["id"]:
+        raise not_found("API key")
+    return key
+
+
+async def revoke_account_key(request: Request) -> Response:
+    key = _key_for(request)
+    emulator_of(request).store.delete("api_keys", key["id"])
+    return ok(None)
+
+
+async def rotate_account_key(request: Request) -> Response:
+    emulator = emulator_of(request)
+    key = _key_for(request)
+    environment = "test" if key["prefix"].startswith("fab_test_") else "live"
+    value, shown, key_hash = _auth.make_api_key(environment)
+    # Same id, new secret: the old value stops matching at once.
+    updated = emulator.store.update(
+        "api_keys", key["id"], prefix=shown, _key_hash=key_hash, rotated_at=emulator.clock.now_iso()
+    )
+    assert updated is not None
+    return ok(created_key(updated, value))
+
+
+routes = [
+    Route("/v1/service-accounts", create_account, methods=["POST"], name="createServiceAccount"),
+    Route("/v1/service-accounts", list_accounts, methods=["GET"], name="listServiceAccounts"),
+    Route(
+        "/v1/service-accounts/{service_account_id}", get_account, methods=["GET"], name="getServiceAccount"
+    ),
+    Route(
+        "/v1/service-accounts/{service_account_id}/disable",
+        disable_account,
+        methods=["POST"],
+        name="disableServiceAccount",
+    ),
+    Route(
+        "/v1/service-accounts/{service_account_id}/enable",
+        enable_account,
+        methods=["POST"],
+        name="enableServiceAccount",
+    ),
+    Route(
+        "/v1/service-accounts/{service_account_id}/api-keys",
+        create_account_key,
+        methods=["POST"],
+        name="createServiceAccountApiKey",
+    ),
+    Route(
+        "/v1/service-accounts/{service_account_id}/api-keys",
+        list_account_keys,
+        methods=["GET"],
+        name="listServiceAccountApiKeys",
+    ),
+    Route(
+        "/v1/service-accounts/{service_account_id}/api-keys/{key_id}",
+        revoke_account_key,
+        methods=["DELETE"],
+        name="revokeServiceAccountApiKey",
+    ),
+    Route(
+        "/v1/service-accounts/{service_account_id}/api-keys/{key_id}/rotate",
+        rotate_account_key,
+        methods=["POST"],
+        name="rotateServiceAccountApiKey",
+    ),
+]
