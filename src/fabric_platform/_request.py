@@ -7,6 +7,7 @@ arrays, client defaults, omitted ``None``s) is decided in one place.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import quote
@@ -17,6 +18,8 @@ __all__ = ["PreparedRequest", "build_request"]
 
 # "json" bodies are sent even when every property was omitted: POSTs like logout-all expect {}.
 _NO_BODY = object()
+# RFC 3986 unreserved characters: quote() leaves a path value made of these unchanged.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
 
 
 @dataclass
@@ -71,12 +74,18 @@ def build_request(
         if value is None:
             if p.required and p.location == "path":
                 raise ValueError(f"{op.flat or op.ns}() needs {p.python_name!r}")
+            if p.required and p.location == "body":
+                # A required body field has no default in the signature, so None was passed
+                # on purpose: send null (e.g. set_org_budget(org, None) removes the limit).
+                body[p.wire_name] = None
             continue
         if p.location == "path":
             text = str(value)
             if not text:
                 raise ValueError(f"{op.flat or op.ns}() got an empty {p.python_name!r}")
-            path = path.replace("{" + p.wire_name + "}", quote(text, safe="/" if p.allow_slash else ""))
+            if not _UNRESERVED(text):  # ids are nearly always plain: skip quote() for them
+                text = quote(text, safe="/" if p.allow_slash else "")
+            path = path.replace("{" + p.wire_name + "}", text)
         elif p.location == "query":
             req.params.extend((p.wire_name, v) for v in _query_value(value, p.explode))
         elif p.location == "header":

@@ -157,3 +157,17 @@ def test_async_client_has_the_same_surface_and_closes_idempotently() -> None:
         assert json.loads(seen[0].content or b"null") is None
 
     asyncio.run(main())
+
+
+def test_a_required_body_field_passed_as_none_is_sent_as_null() -> None:
+    seen: List[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return _envelope({"organization_id": "o", "monthly_limit_usd": None, "current_spend_usd": 0})
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    with FabricClient(base_url="https://x.test", http_client=http) as fabric:
+        fabric.set_org_budget("o", None)
+    http.close()
+    assert json.loads(seen[0].content) == {"monthly_limit_usd": None}
