@@ -19,7 +19,7 @@ help:
 	@echo "make demo        start the local Fabric emulator and run the examples end to end"
 	@echo "make test        lint, types, spec validation, spec drift, tests, 3.9 import check"
 	@echo "make test-all    the test suite on Python 3.9, 3.10, 3.12 and 3.13 (pyenv)"
-	@echo "make generate    regenerate generated/ from spec/openapi.yaml"
+	@echo "make generate    regenerate generated/ from spec/openapi.yaml and the sync twins of async sources"
 	@echo "make check-drift fail when generated/ is stale"
 	@echo "make bench       benchmarks -> BENCHMARKS.md"
 
@@ -36,9 +36,11 @@ demo: $(STAMP)
 
 generate: $(STAMP)
 	$(PY) codegen/generate.py
+	$(PY) codegen/unasync.py
 
 check-drift: $(STAMP)
 	$(PY) codegen/generate.py --check
+	$(PY) codegen/unasync.py --check
 
 validate-spec: $(STAMP)
 	$(PY) -c "import yaml, openapi_spec_validator as v; v.validate(yaml.safe_load(open('spec/openapi.yaml'))); print('spec/openapi.yaml: valid OpenAPI 3.1')"

@@ -1,10 +1,11 @@
-"""Download methods of AsyncFabricClient: the asyncio twin of ``sync_downloads``.
+"""Download methods of AsyncFabricClient: run artifacts and assets, streamed to disk.
 
 Flat methods (``download_artifact``, ``download_all_artifacts``, ``download_asset``) live on
 :class:`AsyncClientDownloadsMixin`; ``fabric.assets.download`` on
 :class:`AsyncAssetsResource`; ``fabric.workflows.runs.download_*`` delegate here from
-``async_runs``. Every decision is in ``_downloads`` (shared with the sync client); this
-module only wires the I/O.
+``async_runs``. Every decision is in ``_downloads`` (shared by both clients); this
+module only wires the I/O. The sync module is generated from the async one by
+``codegen/unasync.py``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
-"""Run helpers of AsyncFabricClient: the asyncio twin of ``sync_runs`` (same names, awaited).
+"""Run helpers of AsyncFabricClient that go beyond "send this request, return data".
 
 The flat methods (``submit_run``, ``wait_for_run``, ``run_workflow``, ``face_swap`` …) live
 on :class:`AsyncClientRunsMixin`; the namespaced ones on the resource classes that replace the
 generated ``workflows``, ``workflows.runs`` and ``workflows.definitions`` namespaces.
-The rules themselves are in ``_run_rules`` (shared with the async client).
+The rules themselves are in ``_run_rules`` (shared by both clients).
+The sync module is generated from the async one by ``codegen/unasync.py``.
 """
 
 from __future__ import annotations
