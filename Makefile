@@ -22,6 +22,7 @@ help:
 	@echo "make generate    regenerate generated/ from spec/openapi.yaml and the sync twins of async sources"
 	@echo "make check-drift fail when generated/ is stale"
 	@echo "make bench       benchmarks -> BENCHMARKS.md"
+	@echo "make reliability fault scenarios at full size -> RELIABILITY.md (make test runs them reduced)"
 
 $(STAMP): pyproject.toml codegen/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,7 +60,7 @@ integration: $(STAMP)
 	$(PY) -m pytest $(PYTEST_FLAGS) tests/integration
 
 test: $(STAMP) lint typecheck validate-spec check-drift
-	$(PY) -m pytest $(PYTEST_FLAGS) tests
+	$(PY) -m pytest $(PYTEST_FLAGS) tests && $(MAKE) --no-print-directory bench-smoke
 	$(MAKE) --no-print-directory import-check-39
 
 # The built wheel installs and imports on the oldest Python we support.
@@ -87,6 +88,11 @@ bench: $(STAMP)
 
 bench-smoke: $(STAMP)
 	$(PY) bench/run.py --smoke
+
+# The fault scenarios of tests/reliability at full size; writes the table even when one fails.
+reliability: $(STAMP)
+	FABRIC_RELIABILITY_SIZE=full FABRIC_RELIABILITY_REPORT=RELIABILITY.md \
+		$(PY) -m pytest $(PYTEST_FLAGS) tests/reliability
 
 clean:
 	rm -rf $(VENV) .venv-3.* dist build .pytest_cache .mypy_cache .ruff_cache

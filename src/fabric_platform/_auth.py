@@ -48,7 +48,9 @@ def refresh_idempotency_key(refresh_token: str) -> str:
     Refresh tokens are single-use. If a refresh reached the server but its answer was lost,
     a repeat with a fresh key would present a spent token and end the session; with this key
     the server replays the first answer (the new pair) to every repeat, from any retry,
-    thread or process. A hash, so the header does not reveal the token.
+    thread or process — for a short window only (a minute on the emulator): anyone holding
+    the token can compute the key, so after that a spent token meets reuse detection (401,
+    token family revoked). A hash, so the header does not reveal the token.
 
     Args:
         refresh_token: The refresh token sent in the body.

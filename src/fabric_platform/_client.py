@@ -20,7 +20,7 @@ from ._config import ClientConfig
 from ._pagination import aiter_cursor, aiter_offset, iter_cursor, iter_offset
 from ._raw import RAW, AsyncRawResponseProxy, RawResponseProxy
 from ._request import PreparedRequest, build_request
-from ._transport import ApiResponse, AsyncTransport, SyncTransport
+from ._transport import DEFAULT_MAX_IN_FLIGHT, ApiResponse, AsyncTransport, SyncTransport
 from .errors import FabricResponseError
 from .resources.async_downloads import AsyncClientDownloadsMixin
 from .resources.async_runs import AsyncClientRunsMixin
@@ -226,7 +226,10 @@ class FabricClient(ClientRunsMixin, ClientDownloadsMixin, _ClientBase, SyncMetho
 class AsyncFabricClient(AsyncClientRunsMixin, AsyncClientDownloadsMixin, _ClientBase, AsyncMethods):
     """The asyncio Fabric client: the same methods as :class:`FabricClient`, awaitable.
 
-    Args: as :class:`FabricClient`, with ``http_client`` an ``httpx.AsyncClient``.
+    Args: as :class:`FabricClient`, with ``http_client`` an ``httpx.AsyncClient``, and
+        max_in_flight: How many requests this client lets into its connection pool at once
+            (default 16); more concurrent calls wait their turn in order, within their own
+            ``timeout``. Raise it for high-latency links with many concurrent calls.
     """
 
     def __init__(
@@ -242,6 +245,7 @@ class AsyncFabricClient(AsyncClientRunsMixin, AsyncClientDownloadsMixin, _Client
         strict: bool = False,
         default_headers: Optional[Mapping[str, str]] = None,
         on_tokens: Optional[Callable[[Dict[str, Any]], None]] = None,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
         self._configure(
             base_url=base_url,
@@ -255,7 +259,9 @@ class AsyncFabricClient(AsyncClientRunsMixin, AsyncClientDownloadsMixin, _Client
             on_tokens=on_tokens,
         )
         self._tokens = TokenStore(self._config, refresh_path=_REFRESH_PATH)
-        self._transport = AsyncTransport(self._config, self._tokens, http_client=http_client)
+        self._transport = AsyncTransport(
+            self._config, self._tokens, http_client=http_client, max_in_flight=max_in_flight
+        )
 
     async def _call(
         self,

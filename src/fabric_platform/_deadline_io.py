@@ -46,11 +46,15 @@ def bounded(deadline: Deadline) -> Iterator[None]:
 
 
 def _clamp(timeout: Optional[float]) -> Optional[float]:
+    # Runs on every socket read/write of an SDK-created client: kept to a few operations
+    # (it is min(timeout, max(_MIN_WAIT, deadline.remaining())) with the calls inlined).
     deadline = current_deadline.get()
     if deadline is None:
         return timeout
-    left = max(_MIN_WAIT, deadline.remaining())
-    return left if timeout is None else min(timeout, left)
+    left = deadline.expires_at - deadline.clock()
+    if left < _MIN_WAIT:
+        left = _MIN_WAIT
+    return left if timeout is None or timeout > left else timeout
 
 
 class _Stream(httpcore.NetworkStream):

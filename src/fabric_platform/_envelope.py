@@ -45,6 +45,11 @@ try:  # optional speed-up (the "speedups" extra); identical results for valid JS
 except ImportError:  # pragma: no cover - depends on the environment
     _fast_loads = None
 
+# Digits mapped to "0", then 20 zeros looked for: a run of 20 digits in two C passes (a
+# regex would try a match at every position of the body).
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_TWENTY_ZEROS = b"0" * 20
+
 
 _STATUS_CLASSES: Dict[int, Type[FabricAPIError]] = {
     400: FabricValidationError,
@@ -93,8 +98,13 @@ def loads(content: bytes) -> Any:
     Raises:
         ValueError: The bytes are not valid JSON (``json.JSONDecodeError`` is a ValueError).
     """
-    if _fast_loads is not None:
-        return _fast_loads(content)
+    if _fast_loads is not None and _TWENTY_ZEROS not in content.translate(_DIGITS_AS_ZERO):
+        try:
+            return _fast_loads(content)
+        except ValueError:
+            pass  # orjson refuses some JSON the stdlib reads (escaped lone surrogates...)
+    # Also for any run of 20 digits: orjson (>= 3.10) reads an integer beyond 64 bits as a
+    # float, losing digits. So the result never depends on whether orjson is installed.
     return json.loads(content)
 
 
@@ -177,7 +187,20 @@ def parse_success(
         FabricResponseError: The body is not valid JSON or not an envelope.
     """
     content = response.content
-    if not content and response.status_code in (204, 205):
+    if content:
+        # The common case first, inlined (this runs once per call): a JSON object with
+        # "data" and a "meta" object carrying the request id.
+        try:
+            body = loads(content)
+        except ValueError:
+            body = None
+        if type(body) is dict and "data" in body:
+            meta = body.get("meta")
+            if type(meta) is dict:
+                rid = meta.get("request_id")
+                if type(rid) is str and rid:
+                    return Envelope(body["data"], meta, rid)
+    elif response.status_code in (204, 205):
         return Envelope(None, {}, request_id_of(response))
     body = _decode_envelope(content)
     if body is None:

@@ -183,25 +183,25 @@ def attempt_timeout(timeout: float, remaining: float) -> float:
 class Deadline:
     """The instant a call must be finished by, measured on a monotonic clock."""
 
-    __slots__ = ("_clock", "expires_at", "started_at")
+    __slots__ = ("clock", "expires_at", "started_at")
 
     def __init__(self, seconds: float, clock: Callable[[], float]) -> None:
-        self._clock = clock
+        self.clock = clock  # the monotonic clock the deadline is measured on
         self.started_at = clock()
         self.expires_at = self.started_at + seconds
 
     def remaining(self) -> float:
         """Seconds left (0 once expired)."""
-        return max(0.0, self.expires_at - self._clock())
+        return max(0.0, self.expires_at - self.clock())
 
     def elapsed(self) -> float:
         """Seconds since the call started."""
-        return self._clock() - self.started_at
+        return self.clock() - self.started_at
 
     @property
     def expired(self) -> bool:
         """True once no time is left."""
-        return self._clock() >= self.expires_at
+        return self.clock() >= self.expires_at
 
 
 class RetryDecision(NamedTuple):

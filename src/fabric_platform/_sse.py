@@ -44,6 +44,14 @@ _INVALID: Any = object()
 # Shared, never mutated: the Mapping view of an event whose data is not a JSON object.
 _EMPTY: Dict[str, Any] = {}
 _REPR_DATA_LIMIT = 60
+# A run of 20 digits: possibly an integer orjson would turn into a float (see _parse).
+# Found by mapping every digit to "0" and looking for 20 zeros: two C passes, ~6× faster
+# than re.search(r"[0-9]{20}"), which tries a match at every position (for a ~250-byte
+# event the regex cost more than orjson's whole parse).
+_DIGITS_AS_ZERO_B = bytes.maketrans(b"123456789", b"000000000")
+_DIGITS_AS_ZERO_S = str.maketrans("123456789", "000000000")
+_TWENTY_ZEROS_B = b"0" * 20
+_TWENTY_ZEROS_S = "0" * 20
 # json.loads(s) minus its per-call argument checks; same result for str input.
 _json_decode = json.JSONDecoder().decode
 # Event type names are cached per decoder; the bound keeps a hostile stream from
@@ -129,14 +137,23 @@ class ServerSentEvent(Mapping[str, Any]):
 
     def _parse(self) -> Any:
         # orjson reads the wire bytes as they are. When it refuses (invalid UTF-8, NaN,
-        # integers beyond 64 bits) the stdlib decides, so a result never depends on
-        # whether the extra is installed.
+        # escaped lone surrogates) the stdlib decides, so a result never depends on
+        # whether the extra is installed. Integers beyond 64 bits orjson (>= 3.10) does
+        # not refuse but turns into floats, losing digits: any run of 20 digits goes to
+        # the stdlib directly.
         if _fast_loads is not None:
             raw = self._raw
-            try:
-                return _fast_loads(raw if raw is not None else self.data)
-            except ValueError:
-                pass
+            source: Union[bytes, str]
+            if raw is not None:
+                source, long_digits = raw, _TWENTY_ZEROS_B in raw.translate(_DIGITS_AS_ZERO_B)
+            else:
+                source = self.data
+                long_digits = _TWENTY_ZEROS_S in source.translate(_DIGITS_AS_ZERO_S)
+            if not long_digits:
+                try:
+                    return _fast_loads(source)
+                except ValueError:
+                    pass
         text = self._data
         if text is None:
             text = self.data

@@ -182,8 +182,10 @@ class EventStream(Iterator[ServerSentEvent]):
     def last_event_id(self) -> Optional[str]:
         return self._state.last_event_id
 
-    def __iter__(self) -> EventStream:
-        return self
+    def __iter__(self) -> Iterator[ServerSentEvent]:
+        # A `for` loop drives the generator itself: one Python frame less per event than
+        # going through __next__ (the stream stays an iterator for explicit next() calls).
+        return self._gen
 
     def __next__(self) -> ServerSentEvent:
         return next(self._gen)
@@ -268,8 +270,9 @@ class AsyncEventStream(AsyncIterator[ServerSentEvent]):
     def last_event_id(self) -> Optional[str]:
         return self._state.last_event_id
 
-    def __aiter__(self) -> AsyncEventStream:
-        return self
+    def __aiter__(self) -> AsyncIterator[ServerSentEvent]:
+        # `async for` drives the async generator itself (no extra coroutine per event).
+        return self._gen
 
     async def __anext__(self) -> ServerSentEvent:
         return await self._gen.__anext__()

@@ -10,6 +10,7 @@ subclasses only contain the I/O loop, once with ``def`` and once with ``async de
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import datetime
 import decimal
@@ -30,12 +31,14 @@ from typing import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Deque,
     Dict,
     Iterator,
     List,
     Mapping,
     NamedTuple,
     Optional,
+    Protocol,
     Set,
     Tuple,
     Union,
@@ -99,6 +102,37 @@ _ACCEPT = {"json": "application/json", "sse": "text/event-stream", "bytes": "*/*
 _HEADER_CACHE_SIZE = 64
 # Both httpx clients inherit this; a subclass that overrides it gets its own build_request.
 _HTTPX_BUILD_REQUEST = httpx.Client.build_request
+
+
+class _OpFacts(Protocol):
+    """What the pipeline reads from an operation (an ``Operation`` has these fields)."""
+
+    @property
+    def public(self) -> bool: ...
+    @property
+    def operation_id(self) -> str: ...
+    @property
+    def response(self) -> str: ...
+    @property
+    def data_schema(self) -> Optional[str]: ...
+    @property
+    def data_is_list(self) -> bool: ...
+    @property
+    def tokens(self) -> Optional[str]: ...
+
+
+class _RefreshOp(NamedTuple):
+    public: bool = True  # authenticated by the refresh token in its body
+    operation_id: str = "refresh_token"
+    response: str = "json"
+    data_schema: Optional[str] = None
+    data_is_list: bool = False
+    tokens: Optional[str] = None  # the TokenStore stores the new pair itself
+
+
+_REFRESH_OP = _RefreshOp()
+# Public operations (login, signup, health, refresh) go without credentials. Shared: read-only.
+_NO_CREDENTIALS = AuthSnapshot(-1, {}, False)
 
 
 @dataclass
@@ -165,59 +199,36 @@ class _Call:
         "url",
     )
 
-    def __init__(
-        self,
-        *,
-        method: str,
-        path: str,
-        url: str,
-        params: Tuple[Tuple[str, str], ...],
-        accept: str,
-        content_type: Optional[str],
-        override_headers: Optional[httpx.Headers],
-        header_key: Optional[Tuple[Any, ...]],
-        content: Any,
-        replayable: bool,
-        idempotency_key: Optional[str],
-        deadline: Deadline,
-        timeout: float,
-        max_retries: int,
-        public: bool,
-        operation_id: str,
-        response_kind: str,
-        data_schema: Optional[str],
-        data_is_list: bool,
-        tokens_effect: Optional[str],
-        log_body: Any,
-        stream: bool,
-    ) -> None:
-        self.method = method
-        self.path = path
-        self.url = url
-        self.params = params
-        self.accept = accept
-        self.content_type = content_type
-        self.override_headers = override_headers
-        self.header_key = header_key
-        self.content = content
-        self.replayable = replayable
-        self.idempotency_key = idempotency_key
-        self.deadline = deadline
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self.public = public
-        self.operation_id = operation_id
-        self.response_kind = response_kind
-        self.data_schema = data_schema
-        self.data_is_list = data_is_list
-        self.tokens_effect = tokens_effect
-        self.log_body = log_body
-        self.stream = stream
-        self.retries_taken = 0
-        self.auth_replayed = False
-        self.proactive_tried = False
-        self.attempt_started = 0.0
-        self._secrets: Optional[Set[str]] = None
+    # Filled in by _BaseTransport._make_call (attribute by attribute: this object is built
+    # once per call, and passing ~20 keyword arguments costs more than setting them).
+    method: str
+    path: str
+    url: str
+    params: Tuple[Tuple[str, str], ...]
+    accept: str
+    content_type: Optional[str]
+    override_headers: Optional[httpx.Headers]
+    header_key: Optional[Tuple[Any, ...]]  # None: the headers are not cacheable (a per-call key)
+    content: Any
+    replayable: bool
+    idempotency_key: Optional[str]
+    deadline: Deadline
+    timeout: float
+    max_retries: int
+    public: bool
+    operation_id: str
+    response_kind: str
+    data_schema: Optional[str]
+    data_is_list: bool
+    tokens_effect: Optional[str]
+    log_body: Any
+    stream: bool
+    # How the call is going.
+    retries_taken: int
+    auth_replayed: bool
+    proactive_tried: bool
+    attempt_started: float
+    _secrets: Optional[Set[str]]
 
     @property
     def secrets(self) -> Set[str]:
@@ -301,9 +312,7 @@ class _ClientHandle:
         self.max_in_flight = max_in_flight
         # One semaphore per event loop (asyncio primitives belong to a loop; a client may
         # be used from several asyncio.run() calls in turn).
-        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Gate] = weakref.WeakKeyDictionary()
         self._finalizer: Any = None
         if owned and isinstance(client, httpx.Client):
             # If the application drops a sync client without closing it, close its pool when
@@ -325,13 +334,69 @@ class _ClientHandle:
         if self.owned and isinstance(self.client, httpx.AsyncClient):
             await self.client.aclose()
 
-    def gate(self) -> asyncio.Semaphore:
+    def gate(self) -> _Gate:
         """The running loop's bound on requests in flight through this pool."""
         loop = asyncio.get_running_loop()
         gate = self._gates.get(loop)
         if gate is None:
-            gate = self._gates[loop] = asyncio.Semaphore(self.max_in_flight)
+            gate = self._gates[loop] = _Gate(self.max_in_flight, loop)
         return gate
+
+
+class _Gate:
+    """A first-come-first-served limit on requests in flight, for one event loop.
+
+    A semaphore whose waits end at a deadline. ``asyncio.wait_for(sem.acquire(), t)`` would
+    do, but it wraps every waiter in a task of its own: with 1,000 calls queued behind 16
+    slots that is 984 extra tasks. Here a waiter is one future and one timer; a freed slot
+    is handed straight to the oldest live waiter.
+    """
+
+    __slots__ = ("_free", "_loop", "_waiters")
+
+    def __init__(self, limit: int, loop: asyncio.AbstractEventLoop) -> None:
+        self._free = limit
+        self._loop = loop
+        # Futures of waiting calls, oldest first; a done one (timed out, cancelled) is skipped.
+        self._waiters: Deque[asyncio.Future[bool]] = collections.deque()
+
+    @property
+    def free(self) -> int:
+        """Slots nobody holds (waiters exist only while this is 0)."""
+        return self._free
+
+    async def enter(self, timeout: float) -> bool:
+        """Take a slot; False when ``timeout`` seconds pass first."""
+        if self._free > 0:
+            self._free -= 1
+            return True
+        waiter: asyncio.Future[bool] = self._loop.create_future()
+        self._waiters.append(waiter)
+        timer = self._loop.call_later(max(0.0, timeout), _time_up, waiter)
+        try:
+            return await waiter
+        except BaseException:
+            # Cancelled: if a slot was handed over meanwhile, pass it on.
+            if waiter.done() and not waiter.cancelled() and waiter.result():
+                self.leave()
+            raise
+        finally:
+            timer.cancel()
+
+    def leave(self) -> None:
+        """Give a slot back: to the oldest live waiter, else to the pool of free slots."""
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(True)
+                return
+        self._free += 1
+
+
+def _time_up(waiter: asyncio.Future[bool]) -> None:
+    if not waiter.done():
+        waiter.set_result(False)
 
 
 class _BaseTransport:
@@ -358,7 +423,7 @@ class _BaseTransport:
         self._rand = rand
         self._closed = False
         self._header_cache: Dict[Tuple[Any, ...], httpx.Headers] = {}
-        self._header_cache_client: List[Tuple[bytes, bytes]] = []
+        self._header_cache_client: List[Any] = []
 
     @property
     def http_client(self) -> Union[httpx.Client, httpx.AsyncClient]:
@@ -411,33 +476,27 @@ class _BaseTransport:
         headers: Optional[Mapping[str, str]],
         stream: bool,
     ) -> _Call:
-        op = prepared.operation
-        body_obj: Any = prepared.json if prepared.has_json else None
+        has_json = prepared.has_json
         return self._make_call(
-            method=prepared.method,
-            path=prepared.path,
-            params=tuple(prepared.params),
-            op_headers=prepared.headers,
-            extra_headers=headers,
-            json_body=body_obj,
-            has_json=prepared.has_json,
-            content=prepared.content,
-            idempotency_key=idempotency_key,
-            deadline=None,
-            timeout=timeout,
-            max_retries=max_retries,
-            public=bool(op.public),
-            operation_id=op.operation_id,
-            response_kind=op.response,
-            data_schema=op.data_schema,
-            data_is_list=bool(op.data_is_list),
-            tokens_effect=op.tokens,
-            stream=stream,
+            prepared.operation,
+            prepared.method,
+            prepared.path,
+            tuple(prepared.params),
+            prepared.headers,
+            headers,
+            prepared.json if has_json else None,
+            has_json,
+            prepared.content,
+            idempotency_key,
+            None,
+            timeout,
+            max_retries,
+            stream,
         )
 
     def _make_call(
         self,
-        *,
+        op: _OpFacts,
         method: str,
         path: str,
         params: Tuple[Tuple[str, str], ...],
@@ -450,23 +509,28 @@ class _BaseTransport:
         deadline: Optional[Deadline],
         timeout: Optional[float],
         max_retries: Optional[int],
-        public: bool,
-        operation_id: str,
-        response_kind: str,
-        data_schema: Optional[str],
-        data_is_list: bool,
-        tokens_effect: Optional[str],
         stream: bool,
     ) -> _Call:
-        self._check_open()
+        # Positional parameters (both callers are in this class): this runs once per call.
+        # ``op`` supplies public, operation_id, response, data_schema, data_is_list, tokens.
+        if self._closed or self._handle.closed:
+            self._check_open()
         method = method.upper()
-        call_timeout = self.config.timeout if timeout is None else float(timeout)
-        if not call_timeout > 0:
-            raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
-        retries = self.config.max_retries if max_retries is None else max_retries
-        if retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {max_retries!r}")
+        config = self.config
+        if timeout is None:
+            call_timeout = config.timeout
+        else:
+            call_timeout = float(timeout)
+            if not call_timeout > 0:
+                raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+        if max_retries is None:
+            retries = config.max_retries
+        else:
+            retries = max_retries
+            if retries < 0:
+                raise ValueError(f"max_retries must be >= 0, got {max_retries!r}")
 
+        response_kind = op.response
         accept = _ACCEPT.get(response_kind, "application/json")
         # Most calls carry no headers of their own: then no Headers object is built here.
         overrides: Optional[httpx.Headers] = None
@@ -514,56 +578,56 @@ class _BaseTransport:
             header_key = (accept, content_type)
         elif "idempotency-key" not in overrides:
             header_key = (accept, content_type, *overrides.multi_items())
-        return _Call(
-            method=method,
-            path=path,
-            url=self.config.base_url + path,
-            params=params,
-            accept=accept,
-            content_type=content_type,
-            override_headers=overrides,
-            header_key=header_key,
-            content=body,
-            replayable=replayable,
-            idempotency_key=key,
-            deadline=deadline if deadline is not None else Deadline(call_timeout, self._clock),
-            timeout=call_timeout,
-            max_retries=retries,
-            public=public,
-            operation_id=operation_id,
-            response_kind=response_kind,
-            data_schema=data_schema,
-            data_is_list=data_is_list,
-            tokens_effect=tokens_effect,
-            log_body=json_body
-            if has_json
-            else (None if content is None else f"<{_describe_content(content)}>"),
-            stream=stream,
+        call = _Call()
+        call.method = method
+        call.path = path
+        call.url = config.base_url + path
+        call.params = params
+        call.accept = accept
+        call.content_type = content_type
+        call.override_headers = overrides
+        call.header_key = header_key
+        call.content = body
+        call.replayable = replayable
+        call.idempotency_key = key
+        call.deadline = deadline if deadline is not None else Deadline(call_timeout, self._clock)
+        call.timeout = call_timeout
+        call.max_retries = retries
+        call.public = bool(op.public)
+        call.operation_id = op.operation_id
+        call.response_kind = response_kind
+        call.data_schema = op.data_schema
+        call.data_is_list = bool(op.data_is_list)
+        call.tokens_effect = op.tokens
+        call.log_body = (
+            json_body if has_json else (None if content is None else f"<{_describe_content(content)}>")
         )
+        call.stream = stream
+        call.retries_taken = 0
+        call.auth_replayed = False
+        call.proactive_tried = False
+        call.attempt_started = 0.0
+        call._secrets = None
+        return call
 
     def _refresh_call(self, parent: _Call, path: str, body: Dict[str, Any], key: str) -> _Call:
         # The refresh is part of the caller's call: it spends the same deadline and budget,
         # and goes without credentials (it is authenticated by the refresh token itself).
         return self._make_call(
-            method="POST",
-            path=path,
-            params=(),
-            op_headers=None,
-            extra_headers=None,
-            json_body=body,
-            has_json=True,
-            content=None,
-            idempotency_key=key,
-            deadline=parent.deadline,
-            timeout=parent.timeout,
-            max_retries=parent.max_retries,
-            public=True,
-            operation_id="refresh_token",
-            response_kind="json",
-            data_schema=None,
-            data_is_list=False,
-            tokens_effect=None,
-            stream=False,
+            _REFRESH_OP,
+            "POST",
+            path,
+            (),  # params
+            None,  # op_headers
+            None,  # extra_headers
+            body,  # json_body
+            True,  # has_json
+            None,  # content
+            key,  # idempotency_key
+            parent.deadline,
+            parent.timeout,
+            parent.max_retries,
+            False,  # stream
         )
 
     def _wants_proactive_refresh(self, call: _Call) -> bool:
@@ -578,7 +642,7 @@ class _BaseTransport:
         if call.public:
             # Public operations (login, signup, health, refresh) go without credentials: a
             # stale access token must never make a login fail.
-            return AuthSnapshot(-1, {}, False)
+            return _NO_CREDENTIALS
         return self.tokens.snapshot()
 
     def _own_headers(self, call: _Call, auth: AuthSnapshot) -> httpx.Headers:
@@ -602,11 +666,16 @@ class _BaseTransport:
         # the call's header inputs and the credentials; any change to the client's own
         # headers empties the cache. httpx.Request copies the Headers it is given, so a
         # cached object is never modified.
-        client_headers = client.headers.raw
+        headers = client.headers
+        # httpx keeps a header list it changes in place; compare a copy of it (C-level list
+        # equality), or the public `.raw` list if a future httpx stores headers otherwise.
+        client_headers = getattr(headers, "_list", None)
+        if client_headers is None:
+            client_headers = headers.raw
         cache = self._header_cache
         if client_headers != self._header_cache_client:
             cache.clear()
-            self._header_cache_client = client_headers
+            self._header_cache_client = list(client_headers)
         key = call.header_key
         if key is not None:
             key = (key, *auth.headers.items())
@@ -623,25 +692,30 @@ class _BaseTransport:
 
     def _build_request(self, call: _Call, auth: AuthSnapshot) -> httpx.Request:
         per_attempt = attempt_timeout(call.timeout, call.deadline.remaining())
-        if call.stream:
-            # An open stream may legitimately stay quiet between events (keep-alives every
-            # 15 s), so only connecting is bounded by the deadline; each read gets `timeout`.
-            timeout = httpx.Timeout(call.timeout, connect=per_attempt, write=per_attempt, pool=per_attempt)
-        else:
-            timeout = httpx.Timeout(per_attempt)
+        # An open stream may legitimately stay quiet between events (keep-alives every
+        # 15 s), so only connecting is bounded by the deadline; each read gets `timeout`.
+        read = call.timeout if call.stream else per_attempt
         client = self._handle.client
         if type(client).build_request is _HTTPX_BUILD_REQUEST and not client.params and not client.cookies:
             # The client adds nothing to a request but its headers (our URL is absolute,
             # so its base_url does not apply; no default params, no cookies), so build the
-            # request directly with the merged headers: byte for byte what
-            # client.build_request would make, for less than half its cost.
+            # request directly with the merged headers: what client.build_request would
+            # make, for less than half its cost (the timeout extension is
+            # httpx.Timeout(read, connect=, write=, pool=).as_dict()).
             return httpx.Request(
                 call.method,
                 call.url,
                 params=call.params or None,
                 headers=self._request_headers(client, call, auth),
                 content=call.content,
-                extensions={"timeout": timeout.as_dict()},
+                extensions={
+                    "timeout": {
+                        "connect": per_attempt,
+                        "read": read,
+                        "write": per_attempt,
+                        "pool": per_attempt,
+                    }
+                },
             )
         return client.build_request(
             call.method,
@@ -649,7 +723,7 @@ class _BaseTransport:
             params=call.params or None,
             headers=self._own_headers(call, auth),
             content=call.content,
-            timeout=timeout,
+            timeout=httpx.Timeout(read, connect=per_attempt, write=per_attempt, pool=per_attempt),
         )
 
     # -- what follows an attempt -----------------------------------------------------------
@@ -1125,6 +1199,8 @@ class SyncTransport(_BaseTransport):
         return send
 
     def _credentials(self, call: _Call) -> AuthSnapshot:
+        if call.public:
+            return _NO_CREDENTIALS
         if self._wants_proactive_refresh(call):
             try:
                 self.tokens.refresh(self._send_refresh(call), self.tokens.generation)
@@ -1147,34 +1223,38 @@ class SyncTransport(_BaseTransport):
             request = self._build_request(call, auth)
             self._log_request(call, request)
             call.attempt_started = self._clock()
+            # Socket reads/writes of the attempt (connect, send, head, and the body unless
+            # streamed) end by the deadline; set once per attempt (cheaper than two `with`s).
+            bounded = _deadline_io.current_deadline.set(call.deadline)
             try:
-                with _deadline_io.bounded(call.deadline):
-                    response = client.send(request, stream=True)
-            except httpx.TransportError as exc:
-                step = self._after_exception(call, exc, auth)
-            else:
                 try:
-                    if not (call.stream and _is_success(response.status_code)):
-                        response.stream = _SyncDeadlineStream(
-                            response.stream,  # type: ignore[arg-type]
-                            call.deadline,
-                            response.headers,
-                        )
-                        with _deadline_io.bounded(call.deadline):
-                            response.read()
-                except _SEND_ERRORS as exc:
-                    response.close()
+                    response = client.send(request, stream=True)
+                except httpx.TransportError as exc:
                     step = self._after_exception(call, exc, auth)
-                except BaseException:
-                    response.close()
-                    raise
                 else:
-                    if _is_success(response.status_code):
-                        if call.stream:
-                            self._log_response(call, response, response.headers.get("x-request-id"))
-                        return response
-                    response.close()
-                    step = self._after_response(call, response, auth)
+                    try:
+                        if not (call.stream and _is_success(response.status_code)):
+                            response.stream = _SyncDeadlineStream(
+                                response.stream,  # type: ignore[arg-type]
+                                call.deadline,
+                                response.headers,
+                            )
+                            response.read()
+                    except _SEND_ERRORS as exc:
+                        response.close()
+                        step = self._after_exception(call, exc, auth)
+                    except BaseException:
+                        response.close()
+                        raise
+                    else:
+                        if _is_success(response.status_code):
+                            if call.stream:
+                                self._log_response(call, response, response.headers.get("x-request-id"))
+                            return response
+                        response.close()
+                        step = self._after_response(call, response, auth)
+            finally:
+                _deadline_io.current_deadline.reset(bounded)
             if step.action == "raise":
                 raise step.error
             if step.action == "refresh":
@@ -1214,6 +1294,8 @@ class AsyncTransport(_BaseTransport):
             max_in_flight: Requests let into the connection pool at once (shared with
                 copies); more wait, in order, within their own deadline.
         """
+        if max_in_flight < 1:  # checked before a pool is created for nothing
+            raise ValueError(f"max_in_flight must be >= 1, got {max_in_flight!r}")
         owns_handle = _handle is None
         if _handle is None:
             if http_client is not None:
@@ -1357,6 +1439,8 @@ class AsyncTransport(_BaseTransport):
         return send
 
     async def _credentials(self, call: _Call) -> AuthSnapshot:
+        if call.public:
+            return _NO_CREDENTIALS
         if self._wants_proactive_refresh(call):
             try:
                 await self.tokens.arefresh(self._send_refresh(call), self.tokens.generation)
@@ -1373,7 +1457,7 @@ class AsyncTransport(_BaseTransport):
         gate = self._handle.gate()
         while True:
             auth = await self._credentials(call)
-            if not await _enter(gate, call):
+            if not await gate.enter(call.deadline.remaining()):
                 # Out of time while waiting for a turn: the same outcome as httpx's own
                 # pool timeout, so it is reported (and never retried) the same way.
                 raise self._after_exception(call, httpx.PoolTimeout("no free slot in time"), auth).error
@@ -1381,7 +1465,7 @@ class AsyncTransport(_BaseTransport):
                 outcome = await self._attempt(client, call, auth)
             finally:
                 # Held for the request and its body (for a stream: until its head arrived).
-                gate.release()
+                gate.leave()
             if isinstance(outcome, httpx.Response):
                 return outcome
             step = outcome
@@ -1403,9 +1487,17 @@ class AsyncTransport(_BaseTransport):
         request = self._build_request(call, auth)
         self._log_request(call, request)
         call.attempt_started = self._clock()
+        bounded = _deadline_io.current_deadline.set(call.deadline)  # as in SyncTransport._run
         try:
-            with _deadline_io.bounded(call.deadline):
-                response = await client.send(request, stream=True)
+            return await self._exchange(client, call, request, auth)
+        finally:
+            _deadline_io.current_deadline.reset(bounded)
+
+    async def _exchange(
+        self, client: httpx.AsyncClient, call: _Call, request: httpx.Request, auth: AuthSnapshot
+    ) -> Union[httpx.Response, _Step]:
+        try:
+            response = await client.send(request, stream=True)
         except httpx.TransportError as exc:
             return self._after_exception(call, exc, auth)
         try:
@@ -1415,8 +1507,7 @@ class AsyncTransport(_BaseTransport):
                     call.deadline,
                     response.headers,
                 )
-                with _deadline_io.bounded(call.deadline):
-                    await response.aread()
+                await response.aread()
         except _SEND_ERRORS as exc:
             await response.aclose()
             return self._after_exception(call, exc, auth)
@@ -1429,15 +1520,3 @@ class AsyncTransport(_BaseTransport):
             return response
         await response.aclose()
         return self._after_response(call, response, auth)
-
-
-async def _enter(gate: asyncio.Semaphore, call: _Call) -> bool:
-    """Take a turn at the gate; False when the call's deadline passes first."""
-    if not gate.locked():
-        await gate.acquire()  # free: returns without suspending
-        return True
-    try:
-        await asyncio.wait_for(gate.acquire(), timeout=max(0.0, call.deadline.remaining()))
-    except asyncio.TimeoutError:
-        return False
-    return True

@@ -7,6 +7,7 @@ share no code.
 
 from __future__ import annotations
 
+import json
 from typing import List, Optional, Tuple
 
 from hypothesis import example, given, settings
@@ -226,3 +227,29 @@ def test_arbitrary_bytes_never_raise(data: st.DataObject) -> None:
             _ = ev.json
         except ValueError:
             assert len(ev) == 0
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()  # unbounded: beyond 64 bits too
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=10),  # lone surrogates included: json.dumps escapes them
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=300)
+@given(json_values)
+@example({"n": 18446744073709551616, "s": "\ud800"})
+@example(-(2**70))
+def test_event_json_is_what_the_stdlib_reads(value: object) -> None:
+    # With or without orjson installed, an event's JSON is exactly what json.loads reads: no
+    # integer turned into a float, no valid document refused.
+    wire = json.dumps(value)
+    expected = json.loads(wire)
+    (event,) = SSEDecoder().feed(b"data: " + wire.encode() + b"\n\n")
+    # repr, not ==: 2**64 == float(2**64), but one of them lost the digits below.
+    assert repr(event.json) == repr(expected)
+    assert repr(ServerSentEvent(wire).json) == repr(expected)

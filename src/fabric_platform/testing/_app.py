@@ -40,6 +40,9 @@ from ._state import Emulator
 log = logging.getLogger("fabric_platform.testing")
 
 _REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,200}$")
+# Replays of a token rotation's answer: one minute, not the usual day (see _idempotency).
+TOKEN_REPLAY_SECONDS = 60.0
+_TOKEN_ROTATIONS = frozenset({"/v1/auth/token/refresh", "/v1/oauth/token"})
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
@@ -283,7 +286,8 @@ class Pipeline:
         try:
             await self._call_app(scope, receive, capture)
         finally:
-            keys.finish(record_id, fp, capture.stored() if capture.started else None)
+            ttl = TOKEN_REPLAY_SECONDS if scope["path"] in _TOKEN_ROTATIONS else None
+            keys.finish(record_id, fp, capture.stored() if capture.started else None, ttl=ttl)
 
     async def _call_app(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False

@@ -202,6 +202,13 @@ def sse_response(
                 after = int(event["id"])
                 if event["kind"] in terminal_kinds:
                     return
+                if sent % 64 == 0:
+                    # Let the loop run now and then. A client that went away is noticed (and
+                    # this body cancelled) only at a suspension point, and uvicorn's send()
+                    # returns at once on a dead connection: without this, every dropped client
+                    # would still get the whole backlog encoded for nobody (quadratic when
+                    # clients reconnect often).
+                    await asyncio.sleep(0)
             if batch:
                 continue
             if terminal_kinds and is_finished():

@@ -5,6 +5,11 @@ A record is scoped per principal (so two users may pick the same key) and keyed 
 and the response. Within the TTL (24 h of emulator time) the same key with the same
 fingerprint replays the stored response; another fingerprint is 409 ``idempotency_key_reused``.
 
+Answers of token rotations (``POST /v1/auth/token/refresh``, ``/v1/oauth/token``) are
+replayed for one minute only: long enough for a client whose answer was lost to get it
+again, short enough that a stolen, already spent refresh token meets reuse detection (401,
+family revoked) instead of a replay of the live token pair for a day.
+
 Only 2xx responses are stored: a failed attempt (401, 429, 5xx, …) leaves the key free, so
 the retry that follows does the work. While the first request is still running, a concurrent
 retry waits for it instead of doing the work twice.
@@ -74,8 +79,14 @@ class IdempotencyKeys:
     def begin(self, record_id: str) -> None:
         self._in_flight[record_id] = asyncio.Event()
 
-    def finish(self, record_id: str, fp: str, response: Optional[StoredResponse]) -> None:
-        """End the in-flight attempt; store ``response`` when it is a success."""
+    def finish(
+        self, record_id: str, fp: str, response: Optional[StoredResponse], *, ttl: Optional[float] = None
+    ) -> None:
+        """End the in-flight attempt; store ``response`` when it is a success.
+
+        ``ttl`` shortens the replay window (seconds) for answers that must not be handed out
+        for a day, such as freshly rotated tokens.
+        """
         try:
             if response is not None and 200 <= response.status < 300:
                 self._store.put(
@@ -87,7 +98,9 @@ class IdempotencyKeys:
                         "headers": [list(h) for h in response.headers],
                         "body": base64.b64encode(response.body).decode(),
                         "created_at": self._clock.now_iso(),
-                        "expires_at": iso(self._clock.now() + timedelta(seconds=self._ttl)),
+                        "expires_at": iso(
+                            self._clock.now() + timedelta(seconds=self._ttl if ttl is None else ttl)
+                        ),
                     },
                 )
         finally:
