@@ -92,7 +92,7 @@ class ServerSentEvent(Mapping[str, Any]):
 
     # ``_raw`` holds the undecoded data bytes when the event came off the wire: the
     # text is decoded only if someone reads ``data``, and orjson parses the bytes as is.
-    __slots__ = ("_data", "_json", "_raw", "event", "id", "retry")
+    __slots__ = ("_data", "_json", "_plain", "_raw", "event", "id", "retry")
 
     def __init__(
         self,
@@ -103,6 +103,8 @@ class ServerSentEvent(Mapping[str, Any]):
         retry: Optional[int] = None,
     ) -> None:
         self._raw: Optional[bytes] = None
+        # True when the decoder already knows the data holds no run of 20 digits.
+        self._plain = False
         self._data: Optional[str] = data
         self._json: Any = _UNPARSED
         self.event = event
@@ -145,7 +147,8 @@ class ServerSentEvent(Mapping[str, Any]):
             raw = self._raw
             source: Union[bytes, str]
             if raw is not None:
-                source, long_digits = raw, _TWENTY_ZEROS_B in raw.translate(_DIGITS_AS_ZERO_B)
+                source = raw
+                long_digits = not self._plain and _TWENTY_ZEROS_B in raw.translate(_DIGITS_AS_ZERO_B)
             else:
                 source = self.data
                 long_digits = _TWENTY_ZEROS_S in source.translate(_DIGITS_AS_ZERO_S)
@@ -350,6 +353,9 @@ class SSEDecoder:
         match = _CANONICAL.match
         types = self._types
         id_buffer = self._id_buffer
+        # One scan of the whole run instead of one per event when its JSON is parsed (see
+        # ServerSentEvent._parse); conservative: it looks past ``end`` too.
+        plain = _TWENTY_ZEROS_B not in text.translate(_DIGITS_AS_ZERO_B)
         pos = 0
         while pos < end:
             m = match(text, pos, end)
@@ -377,6 +383,7 @@ class SSEDecoder:
             ev._raw = raw
             ev._data = None
             ev._json = _UNPARSED
+            ev._plain = plain
             if event_type:
                 # A stream reuses a handful of types: decode each one once.
                 name = types.get(event_type)

@@ -356,3 +356,22 @@ def test_gate_timeouts_and_cancellations_lose_no_slot() -> None:
         assert await gate.enter(0) and await gate.enter(0) and gate.free == 0
 
     asyncio.run(main())
+
+
+# -- SSE: the once-per-batch scan for long digit runs ----------------------------------------
+
+
+def test_sse_integers_beyond_64_bits_stay_exact_however_the_stream_is_cut() -> None:
+    from fabric_platform._sse import SSEDecoder
+
+    big = 18446744073709551616123
+    stream = (
+        b'id: 1\ndata: {"n": 1}\n\n'
+        b'id: 2\ndata: {"n": ' + str(big).encode() + b"}\n\n"
+        b'id: 3\ndata: {"n": 12345678901234567890123, "m": 2}\n\n'
+    )
+    for cut in range(1, len(stream)):
+        decoder = SSEDecoder()
+        events = decoder.feed(stream[:cut]) + decoder.feed(stream[cut:])
+        assert [e.json["n"] for e in events] == [1, big, 12345678901234567890123]
+        assert all(type(e.json["n"]) is int for e in events)
