@@ -30,8 +30,10 @@ import ssl
 import time
 import uuid
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple, get_args
 from urllib.parse import urlsplit
+
+from fabric_platform_api import models as _models
 
 if TYPE_CHECKING:
     from ._state import Emulator
@@ -48,28 +50,10 @@ BACKOFF_CAP = 60.0
 ATTEMPT_TIMEOUT = 10.0  # real seconds one POST may take
 USER_AGENT = "Fabric-Webhooks/1 (fabric-platform emulator)"
 
-# Event kinds of the wire contract (§1); filters must name one of these or match one.
-EVENT_KINDS = (
-    "workflow.run.created",
-    "workflow.run.started",
-    "workflow.run.progress",
-    "workflow.run.waiting",
-    "workflow.run.paused",
-    "workflow.run.resumed",
-    "workflow.run.completed",
-    "workflow.run.failed",
-    "workflow.run.cancelled",
-    "workflow.node.started",
-    "workflow.node.completed",
-    "workflow.node.failed",
-    "workflow.node.waiting",
-    "job.created",
-    "job.started",
-    "job.completed",
-    "job.failed",
-    "schedule.triggered",
-    FAILED_KIND,
-)
+# Event kinds come from the spec (the Event schema's `kind` enum), not a second list here;
+# filters must name one of these or match one.
+EVENT_KINDS: Tuple[str, ...] = get_args(_models.Event.model_fields["kind"].annotation)
+assert FAILED_KIND in EVENT_KINDS, "the spec's Event.kind enum lost webhook.delivery.failed"
 
 _TLS: Optional[ssl.SSLContext] = None
 
