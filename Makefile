@@ -77,9 +77,9 @@ test-all: $(STAMP)
 	@for v in 3.9 3.10 3.12 3.13; do \
 	  py=$$(ls -d $(PYENV_ROOT)/versions/$$v*/bin/python 2>/dev/null | head -1); \
 	  test -n "$$py" || { echo "Python $$v not found"; exit 1; }; \
-	  test -x .venv-$$v/bin/python || $$py -m venv .venv-$$v; \
-	  .venv-$$v/bin/python -m pip install -q -e '.[dev,emulator]' || exit 1; \
-	  echo "== Python $$v"; .venv-$$v/bin/python -m pytest $(PYTEST_FLAGS) tests || exit 1; \
+	  test -x .venv-test-$$v/bin/python || $$py -m venv .venv-test-$$v; \
+	  .venv-test-$$v/bin/python -m pip install -q -e '.[dev,emulator]' || exit 1; \
+	  echo "== Python $$v"; .venv-test-$$v/bin/python -m pytest $(PYTEST_FLAGS) tests || exit 1; \
 	done
 	$(PY) -m pytest $(PYTEST_FLAGS) tests
 

@@ -10,9 +10,10 @@ succeed, rounds interleave and ratios are per round. Two servers:
 * **2 ms service time** — each answer comes 2 ms later (other connections proceed), a
   fast real server; sequential calls now wait, concurrent ones overlap.
 
-Reference rows show the layer beneath: bare httpx, async (``httpx.AsyncClient`` behind
-the same kind of semaphore) vs sync (``httpx.Client``), on the no-latency server; and a bare
-``httpx.AsyncClient()`` with default limits given the 1,000 calls at once.
+Reference rows show why the async client has its own transport (``_aio_http``): bare httpx
+with its default async transport (``httpx.AsyncClient`` behind the same kind of semaphore)
+vs sync (``httpx.Client``), on the no-latency server; and a bare ``httpx.AsyncClient()``
+with default limits given the 1,000 calls at once.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ def _bare_ceiling(url: str, calls: int, rounds: int) -> Row:
         sdk=Summary.of(res["async"]).fmt(",.0f", "calls/s"),
         baseline=f"sequential sync {Summary.of(res['sync']).fmt(',.0f', 'calls/s')}",
         result=f"{ratio.fmt('.2f', '×')} sync",
-        target="(the ceiling beneath the SDK)",
+        target="(httpx's default async transport, which the SDK's async client replaces)",
         met=None,
         command=command("fanout"),
     )

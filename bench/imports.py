@@ -2,8 +2,10 @@
 
 * ``python -X importtime -c "import fabric_platform"`` vs ``-c "import httpx"``: the sum of the
   cumulative times of the top-level imports the ``-c`` code triggers (lines after ``site``).
-* The same for ``from fabric_platform import FabricClient`` — what a program pays before its
-  first call (the package itself imports lazily, so ``import fabric_platform`` alone is cheap).
+* The same for ``from fabric_platform import FabricClient`` and ``... AsyncFabricClient`` —
+  what a program pays before its first call (the package itself imports lazily, so
+  ``import fabric_platform`` alone is cheap; the clients leave pydantic, the TypedDicts, the
+  operation table and asyncio to first use).
 * Client construction: ``FabricClient(base_url=..., api_key=...)`` vs ``httpx.Client()``, timed
   with ``perf_counter`` in a fresh process after both modules are imported (lazy imports the
   constructor triggers are counted; the first construction in a process is what a CLI pays).
@@ -118,10 +120,14 @@ def run(smoke: bool) -> List[Row]:
     rounds = 2 if smoke else int(os.environ.get("BENCH_ROUNDS", 25))
     rows: List[Row] = []
     # Warm the bytecode cache once (both variants), so every measured process finds it.
-    for warm in ("from fabric_platform import FabricClient; import httpx",):
+    for warm in ("from fabric_platform import AsyncFabricClient, FabricClient; import httpx",):
         importtime_ms(warm)
         importtime_ms(_BLOCK_CLI + warm)
-    for code in ("import fabric_platform", "from fabric_platform import FabricClient"):
+    for code in (
+        "import fabric_platform",
+        "from fabric_platform import FabricClient",
+        "from fabric_platform import AsyncFabricClient",
+    ):
         for block_cli in (False, True):
             if smoke and block_cli:
                 continue

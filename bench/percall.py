@@ -77,13 +77,31 @@ def _mock_transport() -> httpx.MockTransport:
     return httpx.MockTransport(handler)
 
 
+def make_clients(base: str, *, mock: bool) -> Tuple[FabricClient, httpx.Client]:
+    """The SDK client and its baseline, both on a MockTransport or both for ``base``.
+
+    Args:
+        base: The base URL (the canned server's, or any URL for ``mock``).
+        mock: Answer from an ``httpx.MockTransport`` instead of the network.
+
+    Returns:
+        ``(sdk, raw)``; the caller closes both.
+    """
+    auth = {"Authorization": f"Bearer {API_KEY}"}
+    if mock:
+        http = httpx.Client(transport=_mock_transport())
+        sdk = FabricClient(base_url=base, api_key=API_KEY, organization_id=ORG, http_client=http)
+        return sdk, httpx.Client(transport=_mock_transport(), headers=auth)
+    sdk = FabricClient(base_url=base, api_key=API_KEY, organization_id=ORG)
+    return sdk, httpx.Client(headers=auth, timeout=30.0)
+
+
 def run(smoke: bool) -> List[Row]:
     rows: List[Row] = []
     rounds, calls = (2, 20) if smoke else (20, 500)
     log(f"percall: loopback, {rounds} rounds × {calls} calls")
     with canned_server() as (base, _pid):
-        sdk = FabricClient(base_url=base, api_key=API_KEY, organization_id=ORG)
-        raw = httpx.Client(headers={"Authorization": f"Bearer {API_KEY}"}, timeout=30.0)
+        sdk, raw = make_clients(base, mock=False)
         try:
             sdk_us, raw_us = _compare(
                 sdk, raw, f"{base}/v1/workflow-runs/{RUN_ID}", rounds, calls, "loopback"
@@ -108,13 +126,7 @@ def run(smoke: bool) -> List[Row]:
     mock_rounds, mock_calls = (2, 20) if smoke else (20, 2000)
     log(f"percall: MockTransport, {mock_rounds} rounds × {mock_calls} calls")
     base = "http://fabric.invalid"
-    sdk = FabricClient(
-        base_url=base,
-        api_key=API_KEY,
-        organization_id=ORG,
-        http_client=httpx.Client(transport=_mock_transport()),
-    )
-    raw = httpx.Client(transport=_mock_transport(), headers={"Authorization": f"Bearer {API_KEY}"})
+    sdk, raw = make_clients(base, mock=True)
     try:
         sdk_us, raw_us = _compare(
             sdk, raw, f"{base}/v1/workflow-runs/{RUN_ID}", mock_rounds, mock_calls, "mock"

@@ -120,7 +120,7 @@ def render(spec_path: Path, out_dir: Path) -> int:
     pkg = out_dir / PACKAGE
     if pkg.exists():
         shutil.rmtree(pkg)
-    (pkg / "operations").mkdir(parents=True)
+    (pkg / "_ops").mkdir(parents=True)
 
     def write(rel: str, template: str, **ctx: Any) -> None:
         text = env.get_template(template).render(**ctx)
@@ -135,9 +135,12 @@ def render(spec_path: Path, out_dir: Path) -> int:
     write("_operation.py", "operation_types.py.jinja")
     write("types.py", "types.py.jinja")
     write("models.py", "models.py.jinja")
-    write("operations/__init__.py", "operations_init.py.jinja", by_tag=tags)
+    # The table twice over the same per-tag modules: `operations` loads it whole (the public
+    # table), `_ops` one tag at a time (what the clients read, so importing them stays cheap).
+    write("operations.py", "operations_init.py.jinja", by_tag=tags)
+    write("_ops/__init__.py", "ops_lazy_init.py.jinja", by_tag=tags)
     for tag, ops in tags:
-        write(f"operations/{tag}.py", "operations_tag.py.jinja", tag=tag, ops=ops)
+        write(f"_ops/{tag}.py", "operations_tag.py.jinja", tag=tag, ops=ops)
     namespaces = _namespaces(spec.root)
     write("sync_client.py", "client_methods.py.jinja", is_async=False, prefix="Sync", namespaces=namespaces)
     write("async_client.py", "client_methods.py.jinja", is_async=True, prefix="Async", namespaces=namespaces)

@@ -2,8 +2,10 @@
 """fabric_platform_api — generated from spec/openapi.yaml (Fabric control plane 1.0.0).
 
 `types` holds a TypedDict per schema, `models` a pydantic model per schema, `operations` the
-operation table, `sync_client` / `async_client` the methods both Fabric clients expose.
-The ergonomic layer lives in the hand-written `fabric_platform` package.
+operation table (`_ops`: the same entries, loaded one tag at a time on first use),
+`sync_client` / `async_client` the methods both Fabric clients expose (importing one of
+them imports none of `types`, `models`, `operations`). The ergonomic layer lives in the
+hand-written `fabric_platform` package.
 """
 
 SPEC_VERSION = "1.0.0"

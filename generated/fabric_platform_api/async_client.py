@@ -21,14 +21,17 @@ from typing import (
     Union,
 )
 
-from typing_extensions import Literal
+from . import _ops
 
-from . import operations as _ops
-from . import types
-from ._operation import Operation
-
+# Annotations only (they stay strings at runtime): importing the client must not build the
+# TypedDicts, and `_ops` loads an operation's table entry on its first call.
 if TYPE_CHECKING:
+    from typing_extensions import Literal
+
     from fabric_platform._sse import ServerSentEvent
+
+    from . import types
+    from ._operation import Operation
 
 _N = TypeVar("_N", bound="AsyncNamespace")
 

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._client import AsyncFabricClient, FabricClient
+    from ._async_client import AsyncFabricClient
+    from ._client import FabricClient
     from ._download_plan import DownloadProgress
     from ._sse import ServerSentEvent
     from ._streams import AsyncEventStream, EventStream
@@ -70,7 +71,7 @@ __all__ = [
 
 _LOCATIONS = {
     "FabricClient": "._client",
-    "AsyncFabricClient": "._client",
+    "AsyncFabricClient": "._async_client",
     "DownloadProgress": "._download_plan",
     "ApiResponse": "._transport",
     "ServerSentEvent": "._sse",
@@ -80,17 +81,22 @@ _LOCATIONS = {
     "VariantOutput": ".models",
     "RunArtifact": ".models",
 }
+# Public submodules reachable as attributes (``fabric_platform.models.RunOutput``) without an
+# import of their own, as they were when the clients imported them eagerly.
+_SUBMODULES = {"errors", "models", "webhooks"}
 
 
 def __getattr__(name: str) -> Any:
+    from importlib import import_module
+
+    if name in _SUBMODULES:
+        return import_module(f".{name}", __name__)  # the import binds it here too
     if name.startswith("Fabric") and name.endswith("Error"):
         module = ".errors"
     else:
         module = _LOCATIONS.get(name, "")
     if not module:
         raise AttributeError(f"module 'fabric_platform' has no attribute {name!r}")
-    from importlib import import_module
-
     value = getattr(import_module(module, __name__), name)
     globals()[name] = value
     return value

@@ -15,16 +15,18 @@ the already-used token would fail and log the user out.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import threading
 import time
 import weakref
-from typing import Any, Awaitable, Callable, Dict, Mapping, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Mapping, NamedTuple, Optional, Tuple
 
 from fabric_platform._config import ClientConfig, TokensCallback
 from fabric_platform._logging import logger
 from fabric_platform.errors import FabricAPIError, FabricAuthError
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["DEFAULT_REFRESH_PATH", "AuthSnapshot", "TokenStore", "refresh_idempotency_key"]
 
@@ -310,6 +312,9 @@ class TokenStore:
             self._complete_refresh(data)
 
     def _async_lock(self) -> asyncio.Lock:
+        # Imported here: a sync-only program never needs asyncio (it costs ~50 ms to import).
+        import asyncio
+
         loop = asyncio.get_running_loop()
         with self._state_lock:
             lock = self._async_locks.get(loop)

@@ -6,7 +6,6 @@ Resolving the environment happens once, here, so the rest of the pipeline never 
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import types
 from typing import Any, Callable, Dict, Mapping, Optional
@@ -15,6 +14,7 @@ from fabric_platform import _logging
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_IN_FLIGHT",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_ORGANIZATION_ID",
     "DEFAULT_TIMEOUT",
@@ -26,12 +26,14 @@ DEFAULT_BASE_URL = "https://gofabric.dev"
 DEFAULT_ORGANIZATION_ID = "00000000-0000-0000-0000-000000000010"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 2
+#: AsyncFabricClient's bound on requests in its pool at once. Here, not with the async
+#: transport that enforces it, because the client's signature needs it at import time and
+#: importing the transport would import asyncio.
+DEFAULT_MAX_IN_FLIGHT = 16
 
 #: Called with the AuthTokens dict (``access_token``, ``refresh_token``, ``expires_in``, ...)
 #: whenever the client obtains a new token pair, so an application can persist it.
 TokensCallback = Callable[[Dict[str, Any]], None]
-
-_EMPTY_HEADERS: Mapping[str, str] = types.MappingProxyType({})
 
 
 def _mask(secret: Optional[str]) -> str:
@@ -44,43 +46,89 @@ def _mask(secret: Optional[str]) -> str:
     return "'…'"
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
+_FIELDS = (
+    "base_url",
+    "api_key",
+    "principal_id",
+    "organization_id",
+    "timeout",
+    "max_retries",
+    "default_headers",
+    "strict",
+    "on_tokens",
+)
+
+
 class ClientConfig:
     """Everything a client needs to send requests, resolved from arguments and environment.
 
     Build it with :meth:`from_env` (explicit arguments win over ``FABRIC_*`` variables);
     derive variants with :meth:`replace`. Instances are immutable, so a client and its
     ``with_options`` copies can share them across threads without locking.
+
+    Written out rather than a frozen dataclass: ``@dataclass`` generates and compiles its
+    methods when the module is imported, which every client import would pay for.
     """
 
-    base_url: str = DEFAULT_BASE_URL
-    api_key: Optional[str] = None
-    principal_id: Optional[str] = None
-    organization_id: str = DEFAULT_ORGANIZATION_ID
-    timeout: float = DEFAULT_TIMEOUT
-    max_retries: int = DEFAULT_MAX_RETRIES
-    default_headers: Mapping[str, str] = dataclasses.field(default_factory=lambda: _EMPTY_HEADERS)
-    strict: bool = False
-    on_tokens: Optional[TokensCallback] = None
+    base_url: str
+    api_key: Optional[str]
+    principal_id: Optional[str]
+    organization_id: str
+    timeout: float
+    max_retries: int
+    default_headers: Mapping[str, str]
+    strict: bool
+    on_tokens: Optional[TokensCallback]
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        api_key: Optional[str] = None,
+        principal_id: Optional[str] = None,
+        organization_id: str = DEFAULT_ORGANIZATION_ID,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Optional[Mapping[str, str]] = None,
+        strict: bool = False,
+        on_tokens: Optional[TokensCallback] = None,
+    ) -> None:
         # Normalise once so URL joining elsewhere is a plain concatenation.
-        base = str(self.base_url).strip().rstrip("/")
+        base = str(base_url).strip().rstrip("/")
         if not base.startswith(("http://", "https://")):
             raise ValueError(f"base_url must start with http:// or https://, got {base!r}")
-        object.__setattr__(self, "base_url", base)
-        if isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float)):
-            raise TypeError(f"timeout must be a number of seconds, got {type(self.timeout).__name__}")
-        if not self.timeout > 0:
-            raise ValueError(f"timeout must be > 0 seconds, got {self.timeout!r}")
-        object.__setattr__(self, "timeout", float(self.timeout))
-        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int):
-            raise TypeError(f"max_retries must be an int, got {type(self.max_retries).__name__}")
-        if self.max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+            raise TypeError(f"timeout must be a number of seconds, got {type(timeout).__name__}")
+        if not timeout > 0:
+            raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int):
+            raise TypeError(f"max_retries must be an int, got {type(max_retries).__name__}")
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
         # A read-only copy: the caller's dict may change later, our config must not.
-        headers = {str(k): str(v) for k, v in dict(self.default_headers or {}).items()}
-        object.__setattr__(self, "default_headers", types.MappingProxyType(headers))
+        headers = {str(k): str(v) for k, v in dict(default_headers or {}).items()}
+        values = (
+            base,
+            api_key,
+            principal_id,
+            organization_id,
+            float(timeout),
+            max_retries,
+            types.MappingProxyType(headers),
+            strict,
+            on_tokens,
+        )
+        self.__dict__.update(zip(_FIELDS, values))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"ClientConfig is immutable: use replace({name}=...)")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("ClientConfig is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ClientConfig) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, and the headers are a mapping
 
     @classmethod
     def from_env(
@@ -153,7 +201,7 @@ class ClientConfig:
         Raises:
             TypeError: An unknown field name.
         """
-        return dataclasses.replace(self, **changes)
+        return ClientConfig(**{**self.__dict__, **changes})
 
     def __repr__(self) -> str:
         headers = sorted(self.default_headers)

@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import ssl
-from typing import Any, Iterable, Iterator, Optional, Union
-
-import httpcore
-import httpx
+from typing import TYPE_CHECKING, Iterator, Optional, Union
 
 from fabric_platform._retry import Deadline
 
-__all__ = ["bounded", "current_deadline", "install"]
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["bounded", "clamp", "current_deadline", "install"]
 
 #: The deadline of the attempt running in this thread / task, if any.
 current_deadline: contextvars.ContextVar[Optional[Deadline]] = contextvars.ContextVar(
@@ -45,7 +44,7 @@ def bounded(deadline: Deadline) -> Iterator[None]:
         current_deadline.reset(token)
 
 
-def _clamp(timeout: Optional[float]) -> Optional[float]:
+def clamp(timeout: Optional[float]) -> Optional[float]:
     # Runs on every socket read/write of an SDK-created client: kept to a few operations
     # (it is min(timeout, max(_MIN_WAIT, deadline.remaining())) with the calls inlined).
     deadline = current_deadline.get()
@@ -57,111 +56,12 @@ def _clamp(timeout: Optional[float]) -> Optional[float]:
     return left if timeout is None or timeout > left else timeout
 
 
-class _Stream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
-        return self._inner.read(max_bytes, _clamp(timeout))
-
-    def write(self, buffer: bytes, timeout: Optional[float] = None) -> None:
-        self._inner.write(buffer, _clamp(timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: Optional[str] = None,
-        timeout: Optional[float] = None,
-    ) -> httpcore.NetworkStream:
-        return _Stream(self._inner.start_tls(ssl_context, server_hostname, _clamp(timeout)))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _Backend(httpcore.NetworkBackend):
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
-        self._inner = inner
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: Optional[float] = None,
-        local_address: Optional[str] = None,
-        socket_options: Optional[Iterable[Any]] = None,
-    ) -> httpcore.NetworkStream:
-        stream = self._inner.connect_tcp(host, port, _clamp(timeout), local_address, socket_options)
-        return _Stream(stream)
-
-    def connect_unix_socket(
-        self, path: str, timeout: Optional[float] = None, socket_options: Optional[Iterable[Any]] = None
-    ) -> httpcore.NetworkStream:
-        return _Stream(self._inner.connect_unix_socket(path, _clamp(timeout), socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-class _AsyncStream(httpcore.AsyncNetworkStream):
-    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
-        self._inner = inner
-
-    async def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
-        return await self._inner.read(max_bytes, _clamp(timeout))
-
-    async def write(self, buffer: bytes, timeout: Optional[float] = None) -> None:
-        await self._inner.write(buffer, _clamp(timeout))
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: Optional[str] = None,
-        timeout: Optional[float] = None,
-    ) -> httpcore.AsyncNetworkStream:
-        return _AsyncStream(await self._inner.start_tls(ssl_context, server_hostname, _clamp(timeout)))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _AsyncBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
-        self._inner = inner
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: Optional[float] = None,
-        local_address: Optional[str] = None,
-        socket_options: Optional[Iterable[Any]] = None,
-    ) -> httpcore.AsyncNetworkStream:
-        stream = await self._inner.connect_tcp(host, port, _clamp(timeout), local_address, socket_options)
-        return _AsyncStream(stream)
-
-    async def connect_unix_socket(
-        self, path: str, timeout: Optional[float] = None, socket_options: Optional[Iterable[Any]] = None
-    ) -> httpcore.AsyncNetworkStream:
-        return _AsyncStream(await self._inner.connect_unix_socket(path, _clamp(timeout), socket_options))
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
 def install(client: Union[httpx.Client, httpx.AsyncClient]) -> bool:
-    """Wrap the network backend of every connection pool of an httpx client we created.
+    """Make every socket read/write of an SDK-created httpx client end by the call's deadline.
 
-    Called before the client sends anything (connections are created lazily, each with the
-    pool's backend at that time). httpx does not expose the backend, hence the attribute
-    walk; if a future httpx moves it, nothing is wrapped and this returns False (the
-    reliability tests then fail on the trickling server).
+    Wraps the network backend of each httpcore connection pool of ``client`` (see
+    :mod:`fabric_platform._deadline_backends`); the async client's own transport
+    (:mod:`fabric_platform._aio_http`) clamps its reads and writes itself.
 
     Args:
         client: A client the SDK owns (never a caller-supplied one).
@@ -169,18 +69,6 @@ def install(client: Union[httpx.Client, httpx.AsyncClient]) -> bool:
     Returns:
         True when at least one pool was wrapped.
     """
-    transports = [getattr(client, "_transport", None)]
-    transports += list((getattr(client, "_mounts", None) or {}).values())
-    wrapped = False
-    for transport in transports:
-        pool = getattr(transport, "_pool", None)
-        backend = getattr(pool, "_network_backend", None)
-        if isinstance(backend, (_Backend, _AsyncBackend)):
-            wrapped = True
-        elif isinstance(backend, httpcore.NetworkBackend):
-            pool._network_backend = _Backend(backend)  # type: ignore[union-attr]
-            wrapped = True
-        elif isinstance(backend, httpcore.AsyncNetworkBackend):
-            pool._network_backend = _AsyncBackend(backend)  # type: ignore[union-attr]
-            wrapped = True
-    return wrapped
+    from fabric_platform._deadline_backends import wrap_pools
+
+    return wrap_pools(client)

@@ -18,7 +18,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -26,7 +26,9 @@ import httpx
 from ._filenames import filename_from_disposition, filename_from_url, safe_filename, unique_names
 from ._retry import backoff_delay
 from .errors import FabricConnectionError, FabricDownloadError, FabricError, FabricTimeoutError
-from .models import RunArtifact
+
+if TYPE_CHECKING:
+    from .models import RunArtifact
 
 __all__ = [
     "DownloadProgress",
@@ -122,6 +124,8 @@ def artifact_source(artifact_or_url: Any) -> Source:
         if not url:
             raise ValueError("the download URL is empty")
         return Source(url=url)
+    from .models import RunArtifact  # pydantic: loaded on the first download, not at import
+
     if isinstance(artifact_or_url, RunArtifact):
         fields: Mapping[str, Any] = artifact_or_url.model_dump()
     elif isinstance(artifact_or_url, Mapping):

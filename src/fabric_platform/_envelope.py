@@ -38,12 +38,23 @@ __all__ = [
     "request_id_of",
 ]
 
-try:  # optional speed-up (the "speedups" extra); identical results for valid JSON
-    import orjson as _orjson
+# orjson, the optional speed-up (the "speedups" extra; identical results for valid JSON), is
+# imported with the first response rather than with the SDK: it imports uuid and platform,
+# which cost more than the rest of the client's import path together.
+_NOT_LOADED: Any = object()
+_fast_loads: Optional[Callable[[bytes], Any]] = _NOT_LOADED
 
-    _fast_loads: Optional[Callable[[bytes], Any]] = _orjson.loads
-except ImportError:  # pragma: no cover - depends on the environment
-    _fast_loads = None
+
+def _load_fast_loads() -> Optional[Callable[[bytes], Any]]:
+    global _fast_loads
+    try:
+        import orjson
+
+        _fast_loads = orjson.loads
+    except ImportError:  # pragma: no cover - depends on the environment
+        _fast_loads = None
+    return _fast_loads
+
 
 # Digits mapped to "0", then 20 zeros looked for: a run of 20 digits in two C passes (a
 # regex would try a match at every position of the body).
@@ -98,9 +109,10 @@ def loads(content: bytes) -> Any:
     Raises:
         ValueError: The bytes are not valid JSON (``json.JSONDecodeError`` is a ValueError).
     """
-    if _fast_loads is not None and _TWENTY_ZEROS not in content.translate(_DIGITS_AS_ZERO):
+    fast_loads = _fast_loads if _fast_loads is not _NOT_LOADED else _load_fast_loads()
+    if fast_loads is not None and _TWENTY_ZEROS not in content.translate(_DIGITS_AS_ZERO):
         try:
-            return _fast_loads(content)
+            return fast_loads(content)
         except ValueError:
             pass  # orjson refuses some JSON the stdlib reads (escaped lone surrogates...)
     # Also for any run of 20 digits: orjson (>= 3.10) reads an integer beyond 64 bits as a
@@ -189,17 +201,19 @@ def parse_success(
     content = response.content
     if content:
         # The common case first, inlined (this runs once per call): a JSON object with
-        # "data" and a "meta" object carrying the request id.
+        # "data" and a "meta" object carrying the request id. Decoded JSON is only dicts,
+        # lists and scalars, so a body or meta that is not an object fails its lookup, and
+        # any other shape takes the general path below.
         try:
             body = loads(content)
-        except ValueError:
-            body = None
-        if type(body) is dict and "data" in body:
-            meta = body.get("meta")
-            if type(meta) is dict:
-                rid = meta.get("request_id")
-                if type(rid) is str and rid:
-                    return Envelope(body["data"], meta, rid)
+            meta = body["meta"]
+            rid = meta["request_id"]
+            data = body["data"]
+        except (ValueError, LookupError, TypeError):
+            pass
+        else:
+            if type(rid) is str and rid:
+                return Envelope(data, meta, rid)
     elif response.status_code in (204, 205):
         return Envelope(None, {}, request_id_of(response))
     body = _decode_envelope(content)

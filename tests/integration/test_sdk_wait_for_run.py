@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from fabric_platform import AsyncFabricClient, FabricClient, FabricTimeoutError
+from fabric_platform._aio_http import AsyncHTTP11Transport
 from fabric_platform.testing import LocalFabric
 
 RUNS = 10
@@ -212,8 +213,10 @@ def test_async_without_streaming_it_polls_and_still_completes(local: LocalFabric
 
 
 def _open_connections(client: Any) -> int:
-    pool = client._transport.http_client._transport._pool
-    return sum(1 for c in pool.connections if not c.is_idle() and not c.is_closed())
+    transport = client._transport.http_client._transport
+    if isinstance(transport, AsyncHTTP11Transport):  # the async client's own transport
+        return transport.connections_in_use
+    return sum(1 for c in transport._pool.connections if not c.is_idle() and not c.is_closed())
 
 
 def test_timeout_raises_and_leaves_no_open_connection(local: LocalFabric, wf_id: str) -> None:

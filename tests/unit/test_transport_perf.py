@@ -1,10 +1,13 @@
 """The transport's performance mechanisms keep behaviour identical: the async bound on
-requests in flight, the merged-headers fast path (and its cache), the cached credentials
-snapshot."""
+requests in flight, the merged-headers fast path (and its cache), requests without a body
+built as httpx would, the cached credentials snapshot, per-operation call templates, and a
+sync transport that imports neither asyncio nor pydantic."""
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from typing import Any, List, Optional
 
 import httpx
@@ -12,7 +15,8 @@ import pytest
 from pipeline_support import API_KEY, BASE, config, envelope, error, make_op, prepare
 
 from fabric_platform._auth import TokenStore
-from fabric_platform._transport import DEFAULT_MAX_IN_FLIGHT, AsyncTransport, SyncTransport
+from fabric_platform._gate import DEFAULT_MAX_IN_FLIGHT, Gate
+from fabric_platform._transport import AsyncTransport, SyncTransport
 from fabric_platform.errors import FabricServerError, FabricTimeoutError
 
 GET = make_op("GET", "/v1/things/1", operation_id="getThing")
@@ -197,6 +201,42 @@ def test_fast_path_headers_equal_build_request_headers() -> None:
     http.close()
 
 
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+@pytest.mark.parametrize("client_host", [None, "proxy.example"])
+def test_requests_without_a_body_are_what_build_request_makes(
+    method: str, client_host: Optional[str]
+) -> None:
+    # Built with a ready empty body and Host among the merged headers: the same request,
+    # header order included, as httpx's own path.
+    client_headers = {"X-App": "one"} if client_host is None else {"Host": client_host}
+    http = httpx.Client(transport=httpx.MockTransport(Recorder()), headers=client_headers)
+    t = SyncTransport(config(base_url="https://fabric.test:8443/api"), http_client=http)
+    op = make_op(method, "/v1/things/1", operation_id="thing")
+    for params, content in [((), None), ([("tag", "a"), ("tag", "b")], None), ((), b"raw")]:
+        call = t._new_call(
+            prepare(op, params=params, content=content),
+            idempotency_key=None,
+            timeout=None,
+            max_retries=None,
+            headers=None,
+            stream=False,
+        )
+        auth = t.tokens.snapshot()
+        fast = t._build_request(call, auth)
+        slow = http.build_request(
+            call.method,
+            call.url,
+            params=call.params or None,
+            headers=t._own_headers(call, auth),
+            content=content,
+        )
+        assert fast.headers.raw == slow.headers.raw
+        assert (fast.method, fast.url, fast.content) == (slow.method, slow.url, slow.content)
+        assert list(fast.stream) == list(slow.stream)  # type: ignore[arg-type]
+        assert fast.headers["Host"] == (client_host or "fabric.test:8443")
+    http.close()
+
+
 def test_changes_to_the_clients_headers_are_seen() -> None:
     recorder = Recorder()
     http = httpx.Client(transport=httpx.MockTransport(recorder))
@@ -241,7 +281,7 @@ def test_keyed_calls_are_not_cached_and_each_gets_its_key() -> None:
         t.request(prepare(POST, body={}))
     keys = {r.headers["Idempotency-Key"] for r in recorder.requests}
     assert len(keys) == 3
-    assert all(k[0][0] == "application/json" for k in t._header_cache)  # only unkeyed entries
+    assert all(k[0] == "application/json" for k in t._header_cache)  # only unkeyed entries
     http.close()
 
 
@@ -308,10 +348,8 @@ def test_async_client_passes_its_bound_to_the_transport() -> None:
 
 
 def test_gate_is_first_come_first_served_and_hands_slots_over() -> None:
-    from fabric_platform._transport import _Gate
-
     async def main() -> None:
-        gate = _Gate(1, asyncio.get_running_loop())
+        gate = Gate(1, asyncio.get_running_loop())
         order: List[int] = []
         assert await gate.enter(1.0)  # the only slot
 
@@ -332,10 +370,8 @@ def test_gate_is_first_come_first_served_and_hands_slots_over() -> None:
 
 
 def test_gate_timeouts_and_cancellations_lose_no_slot() -> None:
-    from fabric_platform._transport import _Gate
-
     async def main() -> None:
-        gate = _Gate(2, asyncio.get_running_loop())
+        gate = Gate(2, asyncio.get_running_loop())
         assert await gate.enter(1.0) and await gate.enter(1.0)
         assert not await gate.enter(0.01)  # timed out
         waiting = asyncio.ensure_future(gate.enter(5.0))
@@ -356,6 +392,75 @@ def test_gate_timeouts_and_cancellations_lose_no_slot() -> None:
         assert await gate.enter(0) and await gate.enter(0) and gate.free == 0
 
     asyncio.run(main())
+
+
+# -- call templates: computed once per operation and transport ---------------------------------
+
+
+def test_each_copy_calls_an_operation_with_its_own_settings() -> None:
+    seen: List[Optional[float]] = []
+    fail_next = [True]
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        # Every call's first attempt fails, a retry succeeds.
+        seen.append(request.extensions["timeout"]["read"])
+        failing = fail_next[0]
+        fail_next[0] = not failing
+        return error(503, "unavailable") if failing else envelope({"ok": True})
+
+    http = httpx.Client(transport=httpx.MockTransport(flaky))
+    t = SyncTransport(config(max_retries=1, timeout=30.0), http_client=http, sleep=lambda s: None)
+    assert t.request(prepare(GET)).retries_taken == 1  # the template of `t` allows a retry
+    copy = t.copy(max_retries=0, timeout=5.0)
+    with pytest.raises(FabricServerError):
+        copy.request(prepare(GET))  # same operation: the copy's template allows none
+    assert seen[-1] is not None and seen[-1] <= 5.0
+    fail_next[0] = True
+    assert t.request(prepare(GET)).retries_taken == 1  # and the original is unchanged
+    http.close()
+
+
+def test_options_of_one_call_do_not_leak_into_the_next() -> None:
+    recorder = Recorder()
+    http = httpx.Client(transport=httpx.MockTransport(recorder))
+    t = SyncTransport(config(), http_client=http)
+    t.request(prepare(GET))
+    with_options = t.request(prepare(GET), idempotency_key="k-1", headers={"X-Trace": "1"}, timeout=3.0)
+    assert with_options.idempotency_key == "k-1"
+    sent = recorder.requests[-1]
+    assert sent.headers["Idempotency-Key"] == "k-1" and sent.headers["X-Trace"] == "1"
+    assert sent.extensions["timeout"]["read"] <= 3.0
+    plain = t.request(prepare(GET))
+    sent = recorder.requests[-1]
+    assert plain.idempotency_key is None
+    assert "idempotency-key" not in sent.headers and "x-trace" not in sent.headers
+    assert sent.extensions["timeout"]["read"] == pytest.approx(30.0, abs=1.0)
+    http.close()
+
+
+def test_public_calls_never_share_cached_headers_with_authenticated_ones() -> None:
+    recorder = Recorder()
+    http = httpx.Client(transport=httpx.MockTransport(recorder))
+    t = SyncTransport(config(), http_client=http)
+    health = make_op("GET", "/v1/health", operation_id="health", public=True)
+    for _ in range(2):
+        t.request(prepare(GET))
+        t.request(prepare(health))
+    sent = [(r.url.path, r.headers.get("authorization")) for r in recorder.requests]
+    assert sent == [("/v1/things/1", f"Bearer {API_KEY}"), ("/v1/health", None)] * 2
+    http.close()
+
+
+def test_importing_the_sync_transport_needs_neither_asyncio_nor_pydantic() -> None:
+    code = (
+        "import sys\n"
+        "import fabric_platform._transport as t\n"
+        "print('asyncio' in sys.modules, 'pydantic' in sys.modules)\n"
+        "t.AsyncTransport\n"
+        "print('asyncio' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False", "True"]
 
 
 # -- SSE: the once-per-batch scan for long digit runs ----------------------------------------

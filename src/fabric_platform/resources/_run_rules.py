@@ -6,9 +6,10 @@ and creates nothing on the server (the server enforces the same rules with a 400
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
-from ..models import RunOutput
+if TYPE_CHECKING:
+    from ..models import RunOutput
 
 __all__ = [
     "BUNDLE_WORKFLOW",
@@ -160,4 +161,6 @@ def regenerate_input(
 
 def run_output(data: Mapping[str, Any]) -> RunOutput:
     """Parse the output endpoint's data into the typed RunOutput."""
+    from ..models import RunOutput  # pydantic loads with the first run output, not the client
+
     return RunOutput.model_validate(data)

@@ -13,14 +13,15 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 
-from fabric_platform_api import operations as ops
+from fabric_platform_api import _ops as ops
 
 from .._streams import RUN_TERMINAL, AsyncEventStream, EventStream
 from ..errors import FabricAPIError, FabricConnectionError, FabricResponseError, FabricTimeoutError
 from ._run_rules import is_terminal
 
 if TYPE_CHECKING:
-    from .._client import AsyncFabricClient, FabricClient
+    from .._async_client import AsyncFabricClient
+    from .._client import FabricClient
 
 __all__ = ["async_wait_for_terminal", "wait_for_terminal"]
 

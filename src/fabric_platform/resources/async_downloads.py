@@ -14,28 +14,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncContextManager, Callable, List, Mapping, Optional, Union, overload
 
 import httpx
-from fabric_platform_api import operations as ops
+from fabric_platform_api import _ops as ops
 from fabric_platform_api.async_client import AssetsNamespace
 
-from .._download_plan import (
-    PathLike,
-    ProgressCallback,
-    batch,
-    fresh_url,
-    plan_artifact,
-    plan_asset,
-    verify_bytes,
-)
-from .._downloads import AsyncOpener, download_async, open_signed_async
 from .._raw import single_request
 from .._transport import USER_AGENT, ApiResponse
-from ..models import RunOutput
 from ._run_rules import run_output
 
+# The download machinery (and the models, which import pydantic) loads on the first
+# download, not with the client: see the imports inside the methods.
 if TYPE_CHECKING:
     from .._config import ClientConfig
+    from .._download_plan import PathLike, ProgressCallback
+    from .._downloads import AsyncOpener
     from .._request import PreparedRequest
     from .._transport import AsyncTransport
+    from ..models import RunOutput
 
 __all__ = ["AsyncAssetsResource", "AsyncClientDownloadsMixin"]
 
@@ -93,6 +87,9 @@ class AsyncClientDownloadsMixin:
             FabricConnectionError: The server could not be reached, after retries.
             ValueError: Bad arguments, or an artifact without any bytes to download.
         """
+        from .._download_plan import fresh_url, plan_artifact
+        from .._downloads import download_async
+
         plan = plan_artifact(
             artifact_or_url,
             dest,
@@ -159,6 +156,8 @@ class AsyncClientDownloadsMixin:
         Raises:
             As :meth:`download_artifact`; files completed before a failure are kept.
         """
+        from .._download_plan import batch
+
         output = await self._run_output(run_output_or_run_id, expires_in)
         # One file after the other: predictable progress, and one connection per run.
         return [
@@ -228,6 +227,9 @@ class AsyncClientDownloadsMixin:
             FabricNotFoundError: No such asset.
             ValueError: ``filename``/``on_progress`` without ``dest``.
         """
+        from .._download_plan import plan_asset, verify_bytes
+        from .._downloads import download_async
+
         if dest is None:
             if filename is not None or on_progress is not None:
                 raise ValueError("filename and on_progress need dest (a folder or a file path)")
@@ -255,6 +257,8 @@ class AsyncClientDownloadsMixin:
     # -- openers -------------------------------------------------------------------------------
 
     def _signed_opener(self, url: str, timeout: float) -> AsyncOpener:
+        from .._downloads import open_signed_async
+
         client = self._transport.http_client
         assert isinstance(client, httpx.AsyncClient)
 
@@ -281,6 +285,8 @@ class AsyncClientDownloadsMixin:
     async def _run_output(
         self, value: Union[RunOutput, Mapping[str, Any], str], expires_in: Optional[int]
     ) -> RunOutput:
+        from ..models import RunOutput
+
         if isinstance(value, RunOutput):
             return value
         if isinstance(value, Mapping):

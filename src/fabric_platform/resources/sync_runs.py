@@ -10,22 +10,27 @@ The sync module is generated from the async one by ``codegen/unasync.py``.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional
 
-from fabric_platform_api import operations as ops
-from fabric_platform_api import types
+from fabric_platform_api import _ops as ops
 from fabric_platform_api.sync_client import (
     WorkflowsDefinitionsNamespace,
     WorkflowsNamespace,
     WorkflowsRunsNamespace,
 )
 
-from .._download_plan import PathLike
 from .._raw import single_request
-from ..models import RunOutput
 from ._run_rules import prepare_submission, regenerate_input, run_output
-from ._waiting import wait_for_terminal
+
+# Annotations only: the TypedDicts and the pydantic models load when something needs them,
+# not with the client (`get_run_output` builds a RunOutput through `run_output`).
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from fabric_platform_api import types
+
+    from .._download_plan import PathLike
+    from ..models import RunOutput
 
 __all__ = ["ClientRunsMixin", "DefinitionsResource", "RunsResource", "WorkflowsResource"]
 
@@ -91,6 +96,8 @@ class ClientRunsMixin:
         Raises:
             FabricTimeoutError: The run is not terminal after ``timeout`` seconds.
         """
+        from ._waiting import wait_for_terminal  # the event stream's machinery, on first use
+
         run: types.Run = wait_for_terminal(
             self,  # type: ignore[arg-type]
             run_id,

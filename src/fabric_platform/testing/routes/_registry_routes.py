@@ -16,7 +16,8 @@ from starlette.routing import Route
 
 from .. import _engine_registry as registry
 from .._http import ApiError, default_org, emulator_of, json_body, ok, query_uuid
-from ._run_access import EDIT, READ, check_org, team_in_org
+from .._route_helpers import check_org
+from ._run_access import EDIT, READ, team_in_org
 
 
 def _name(request: Request) -> str:

@@ -7,6 +7,7 @@ from typing import Any, Dict, Optional
 from starlette.requests import Request
 
 from .._http import ApiError, emulator_of, is_uuid, not_found, path_uuid, require_org_action
+from .._route_helpers import check_org, invalid_field
 
 # Actions (wire contract: dotted) the run routes check; roles come from _auth.role_for_action.
 READ = "workflow.read"
@@ -21,16 +22,6 @@ def engine_of(request: Request) -> Any:
     return engine
 
 
-def check_org(request: Request, org_id: str, action: str, what: str = "organization") -> None:
-    """Membership + scope check; a non-member sees 404 for ``what`` (never another org's data)."""
-    try:
-        require_org_action(request, org_id, action)
-    except ApiError as exc:
-        if exc.status == 404:
-            raise not_found(what) from None
-        raise
-
-
 def may(request: Request, org_id: str, action: str) -> bool:
     try:
         require_org_action(request, org_id, action)
@@ -42,46 +33,24 @@ def may(request: Request, org_id: str, action: str) -> bool:
 def run_for(request: Request, action: str = READ) -> Dict[str, Any]:
     """The run named by the ``run_id`` path parameter, if the caller may ``action`` it."""
     run_id = path_uuid(request, "run_id", "run")
-    run = engine_of(request).get(run_id)
+    run: Optional[Dict[str, Any]] = engine_of(request).get(run_id)
     if run is None:
         raise not_found("run")
     check_org(request, run["organization_id"], action, "run")
     return run
 
 
-def opt_str(body: Dict[str, Any], key: str) -> Optional[str]:
-    value = body.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ApiError(
-            400,
-            "validation_error",
-            f"{key} must be a string or null",
-            {"errors": [{"path": key, "message": "must be a string or null"}]},
-        )
-    return value
-
-
 def opt_obj(body: Dict[str, Any], key: str) -> Optional[Dict[str, Any]]:
     value = body.get(key)
     if value is not None and not isinstance(value, dict):
-        raise ApiError(
-            400,
-            "validation_error",
-            f"{key} must be an object or null",
-            {"errors": [{"path": key, "message": "must be an object or null"}]},
-        )
+        raise invalid_field(key, "must be an object or null")
     return value
 
 
 def opt_int(body: Dict[str, Any], key: str) -> Optional[int]:
     value = body.get(key)
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ApiError(
-            400,
-            "validation_error",
-            f"{key} must be an integer or null",
-            {"errors": [{"path": key, "message": "must be an integer or null"}]},
-        )
+        raise invalid_field(key, "must be an integer or null")
     return value
 
 

@@ -31,14 +31,9 @@ from .._http import (
     page_offset,
     path_uuid,
 )
+from .._route_helpers import invalid_field, opt_str
 
 LIMITS = "concurrency_limits"
-
-
-def _bad(path: str, message: str) -> ApiError:
-    return ApiError(
-        400, "validation_error", f"{path} {message}", {"errors": [{"path": path, "message": message}]}
-    )
 
 
 def _last_login(emulator: Any, user_id: str) -> Optional[str]:
@@ -84,12 +79,10 @@ async def bootstrap(request: Request) -> Response:
     body = await json_body(request)
     email, password = body.get("email"), body.get("password")
     if not isinstance(email, str):
-        raise _bad("email", "is required (a string)")
+        raise invalid_field("email", "is required (a string)")
     if not isinstance(password, str):
-        raise _bad("password", "is required (a string)")
-    display_name = body.get("display_name")
-    if display_name is not None and not isinstance(display_name, str):
-        raise _bad("display_name", "must be a string")
+        raise invalid_field("password", "is required (a string)")
+    display_name = opt_str(body, "display_name", message="must be a string")
     email = normalize_email(email)
     store = emulator.store
     if store.find_one("users", where={"is_admin": True}) is not None:
@@ -181,8 +174,8 @@ def _limit_value(body: Dict[str, Any], key: str, current: Optional[int]) -> Opti
         return current
     value = body[key]
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise _bad(key, "must be a non-negative integer or null")
-    return value  # type: ignore[no-any-return]
+        raise invalid_field(key, "must be a non-negative integer or null")
+    return value
 
 
 async def set_limit(request: Request) -> Response:

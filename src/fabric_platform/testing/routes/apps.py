@@ -18,19 +18,18 @@ from starlette.routing import Route
 from .. import _auth, _oauth, _usage
 from .._audit import APP_USAGE, AUDIT
 from .._http import (
-    ApiError,
     body_uuid,
     current_principal,
     default_org,
     emulator_of,
     json_body,
-    not_found,
     ok,
     path_uuid,
     query_uuid,
     require_org_action,
     strip,
 )
+from .._route_helpers import invalid_field, name_field, opt_str, org_doc
 from .oauth import redirect_uris, string_list
 
 MANAGE = "apikey.manage"
@@ -38,26 +37,8 @@ READ = "app.read"
 _RUN_ACTIONS = frozenset({"workflow.run.submit", "workflow.run.create_legacy", "sink.trigger_http"})
 
 
-def _bad(path: str, message: str) -> ApiError:
-    return ApiError(
-        400, "validation_error", f"{path} {message}", {"errors": [{"path": path, "message": message}]}
-    )
-
-
 def public_app(doc: Dict[str, Any]) -> Dict[str, Any]:
     return strip(doc)
-
-
-def _name(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > 200:
-        raise _bad("name", "must be a non-empty string of at most 200 characters")
-    return value
-
-
-def _description(value: Any) -> Any:
-    if value is not None and not isinstance(value, str):
-        raise _bad("description", "must be a string or null")
-    return value
 
 
 async def create_app(request: Request) -> Response:
@@ -73,8 +54,8 @@ async def create_app(request: Request) -> Response:
     doc = {
         "id": str(uuid.uuid4()),
         "organization_id": org_id,
-        "name": _name(body.get("name")),
-        "description": _description(body.get("description")),
+        "name": name_field(body.get("name")),
+        "description": opt_str(body, "description"),
         "client_id": client_id,
         "redirect_uris": redirect_uris(body.get("redirect_uris")),
         "scopes": sorted(set(string_list(body.get("scopes"), "scopes", limit=100))),
@@ -95,16 +76,7 @@ async def list_apps(request: Request) -> Response:
 
 
 def _app_for(request: Request, action: str) -> Dict[str, Any]:
-    doc = emulator_of(request).store.get(_oauth.APPS, path_uuid(request, "app_id", "app"))
-    if doc is None:
-        raise not_found("app")
-    try:
-        require_org_action(request, doc["organization_id"], action)
-    except ApiError as err:
-        if err.status == 404:
-            raise not_found("app") from None
-        raise
-    return doc
+    return org_doc(request, _oauth.APPS, path_uuid(request, "app_id", "app"), action, "app")
 
 
 async def get_app(request: Request) -> Response:
@@ -117,16 +89,16 @@ async def update_app(request: Request) -> Response:
     body = await json_body(request)
     changes: Dict[str, Any] = {}
     if "name" in body:
-        changes["name"] = _name(body["name"])
+        changes["name"] = name_field(body["name"])
     if "description" in body:
-        changes["description"] = _description(body["description"])
+        changes["description"] = opt_str(body, "description")
     if "redirect_uris" in body:
         changes["redirect_uris"] = redirect_uris(body["redirect_uris"])
     if "scopes" in body:
         changes["scopes"] = sorted(set(string_list(body["scopes"], "scopes", limit=100)))
     if "active" in body:
         if not isinstance(body["active"], bool):
-            raise _bad("active", "must be a boolean")
+            raise invalid_field("active", "must be a boolean")
         changes["active"] = body["active"]
     changes["updated_at"] = emulator.clock.now_iso()
     updated = emulator.store.update(_oauth.APPS, doc["id"], **changes)

@@ -33,6 +33,7 @@ from .._http import (
     require_org_action,
     strip,
 )
+from .._route_helpers import org_doc
 
 _MEDIA_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$")
 _MAX_FILENAME = 255
@@ -110,16 +111,7 @@ async def list_org_assets(request: Request) -> Response:
 
 
 def _asset_for(request: Request, action: str) -> Dict[str, Any]:
-    doc = emulator_of(request).store.get(ASSETS, path_uuid(request, "asset_id", "asset"))
-    if doc is None:
-        raise not_found("asset")
-    try:
-        require_org_action(request, doc["organization_id"], action)
-    except ApiError as err:
-        if err.status == 404:
-            raise not_found("asset") from None
-        raise
-    return doc
+    return org_doc(request, ASSETS, path_uuid(request, "asset_id", "asset"), action, "asset")
 
 
 def _org_asset_for(request: Request, action: str) -> Dict[str, Any]:

@@ -10,14 +10,12 @@ from starlette.routing import Route
 
 from .._events import JOB_TERMINAL_KINDS, RUN_TERMINAL_KINDS, sse_response
 from .._http import (
-    ApiError,
     current_principal,
     emulator_of,
-    not_found,
     path_uuid,
     query_bool,
-    require_org_action,
 )
+from .._route_helpers import org_doc
 from .orgs import visible_org_ids
 
 RUN_KIND = "workflow_runs"
@@ -40,18 +38,7 @@ async def stream_all(request: Request) -> Response:
 
 
 def _resource(request: Request, kind: str, param: str, what: str, area: str) -> Any:
-    emulator = emulator_of(request)
-    resource_id = path_uuid(request, param, what)
-    doc = emulator.store.get(kind, resource_id)
-    if doc is None:
-        raise not_found(what)
-    try:
-        require_org_action(request, doc["organization_id"], f"{area}.read")
-    except ApiError as err:
-        if err.status == 404:
-            raise not_found(what) from None
-        raise
-    return doc
+    return org_doc(request, kind, path_uuid(request, param, what), f"{area}.read", what)
 
 
 async def stream_run(request: Request) -> Response:

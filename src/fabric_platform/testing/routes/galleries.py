@@ -20,31 +20,24 @@ from starlette.routing import Route
 
 from .._assets import ASSETS
 from .._http import (
-    ApiError,
     body_uuid,
     default_org,
     emulator_of,
     is_uuid,
     json_body,
-    not_found,
     ok,
     page_cursor,
     path_uuid,
     require_org_action,
     strip,
 )
+from .._route_helpers import invalid_field, name_field, org_doc
 
 GALLERIES = "galleries"
 ITEMS = "gallery_items"
 PERSONA_WORKFLOWS = frozenset({"video/face-swap", "video/motion-transfer"})
 _KIND = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_TAGS = 50
-
-
-def _bad(path: str, message: str) -> ApiError:
-    return ApiError(
-        400, "validation_error", f"{path} {message}", {"errors": [{"path": path, "message": message}]}
-    )
 
 
 def _items_of(store: Any, gallery_id: str, org_id: Optional[str] = None) -> List[Dict[str, Any]]:
@@ -65,11 +58,13 @@ def _tags(value: Any, path: str = "tags") -> List[str]:
     if value is None:
         return []
     if not isinstance(value, list) or len(value) > MAX_TAGS:
-        raise _bad(path, f"must be an array of at most {MAX_TAGS} strings")
+        raise invalid_field(path, f"must be an array of at most {MAX_TAGS} strings")
     tags: List[str] = []
     for tag in value:
         if not isinstance(tag, str) or not tag.strip() or len(tag) > 64 or "," in tag:
-            raise _bad(path, "entries must be non-empty strings of at most 64 characters without commas")
+            raise invalid_field(
+                path, "entries must be non-empty strings of at most 64 characters without commas"
+            )
         tags.append(tag.strip())
     return list(dict.fromkeys(tags))
 
@@ -78,7 +73,7 @@ def _metadata(value: Any) -> Dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise _bad("metadata", "must be an object")
+        raise invalid_field("metadata", "must be an object")
     return value
 
 
@@ -91,15 +86,14 @@ async def create_gallery(request: Request) -> Response:
     require_org_action(request, org_id, "gallery.create")
     kind, name = body.get("kind"), body.get("name")
     if not isinstance(kind, str) or not _KIND.match(kind):
-        raise _bad("kind", "must be a lowercase word such as portrait, product or style")
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise _bad("name", "must be a non-empty string of at most 200 characters")
+        raise invalid_field("kind", "must be a lowercase word such as portrait, product or style")
+    name = name_field(name)
     team_id = body.get("team_id")
     if team_id is not None:
         team_id = body_uuid(team_id, "team_id")
         team = emulator.store.get("teams", team_id)
         if team is None or team["organization_id"] != org_id:
-            raise _bad("team_id", "is not a team of the organization")
+            raise invalid_field("team_id", "is not a team of the organization")
     doc = {
         "id": str(uuid.uuid4()),
         "organization_id": org_id,
@@ -123,16 +117,7 @@ async def list_galleries(request: Request) -> Response:
 
 
 def _gallery_for(request: Request, action: str) -> Dict[str, Any]:
-    doc = emulator_of(request).store.get(GALLERIES, path_uuid(request, "gallery_id", "gallery"))
-    if doc is None:
-        raise not_found("gallery")
-    try:
-        require_org_action(request, doc["organization_id"], action)
-    except ApiError as err:
-        if err.status == 404:
-            raise not_found("gallery") from None
-        raise
-    return doc
+    return org_doc(request, GALLERIES, path_uuid(request, "gallery_id", "gallery"), action, "gallery")
 
 
 async def get_gallery(request: Request) -> Response:
@@ -158,12 +143,12 @@ async def add_item(request: Request) -> Response:
     body = await json_body(request)
     asset_id, url = body.get("asset_id"), body.get("url")
     if asset_id is None and url is None:
-        raise _bad("asset_id", "or url is required (an item is an asset or a URL)")
+        raise invalid_field("asset_id", "or url is required (an item is an asset or a URL)")
     if asset_id is not None:
         asset_id = body_uuid(asset_id, "asset_id")
         asset = emulator.store.get(ASSETS, asset_id)
         if asset is None or asset["organization_id"] != gallery["organization_id"]:
-            raise _bad("asset_id", "is not an asset of the gallery's organization")
+            raise invalid_field("asset_id", "is not an asset of the gallery's organization")
     if url is not None:
         from urllib.parse import urlsplit
 
@@ -172,7 +157,7 @@ async def add_item(request: Request) -> Response:
         except ValueError:
             parts = None
         if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2048:
-            raise _bad("url", "must be an absolute http(s) URL")
+            raise invalid_field("url", "must be an absolute http(s) URL")
     doc = {
         "id": str(uuid.uuid4()),
         "organization_id": gallery["organization_id"],
@@ -200,15 +185,8 @@ async def list_items(request: Request) -> Response:
 
 async def remove_item(request: Request) -> Response:
     emulator = emulator_of(request)
-    item = emulator.store.get(ITEMS, path_uuid(request, "item_id", "gallery item"))
-    if item is None:
-        raise not_found("gallery item")
-    try:
-        require_org_action(request, item["organization_id"], "gallery.update")
-    except ApiError as err:
-        if err.status == 404:
-            raise not_found("gallery item") from None
-        raise
+    item_id = path_uuid(request, "item_id", "gallery item")
+    item = org_doc(request, ITEMS, item_id, "gallery.update", "gallery item")
     emulator.store.delete(ITEMS, item["id"])
     return ok(public_item(item))
 
@@ -221,15 +199,15 @@ def resolve_persona(store: Any, org_id: str, workflow_name: str, data: Dict[str,
         return data
     gallery = store.get(GALLERIES, gallery_id) if is_uuid(gallery_id) else None
     if gallery is None or gallery["organization_id"] != org_id:
-        raise _bad("persona_gallery_id", f"{gallery_id!r} is not a gallery of this organization")
+        raise invalid_field("persona_gallery_id", f"{gallery_id!r} is not a gallery of this organization")
     index = data.get("persona_index", 0)
     if index is None:
         index = 0
     if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-        raise _bad("persona_index", "must be a non-negative integer")
+        raise invalid_field("persona_index", "must be a non-negative integer")
     items = _items_of(store, gallery["id"], org_id)
     if index >= len(items):
-        raise _bad(
+        raise invalid_field(
             "persona_index",
             f"{index} is out of range: gallery {gallery['name']!r} has {len(items)} item(s)",
         )

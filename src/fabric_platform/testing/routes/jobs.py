@@ -27,7 +27,6 @@ from .._http import (
     default_org,
     emulator_of,
     json_body,
-    not_found,
     ok,
     page_cursor,
     path_uuid,
@@ -35,6 +34,7 @@ from .._http import (
     require_org_action,
     strip,
 )
+from .._route_helpers import org_doc
 from .orgs import visible_org_ids
 from .providers import resolve_model, simulate
 from .settings import check_budget
@@ -177,18 +177,7 @@ async def run_job(emulator: Any, job_id: str) -> None:
 
 
 def _visible_job(request: Request) -> Dict[str, Any]:
-    emulator = emulator_of(request)
-    job_id = path_uuid(request, "job_id", "job")
-    job = emulator.store.get("jobs", job_id)
-    if job is None:
-        raise not_found("job")
-    try:
-        require_org_action(request, job["organization_id"], "job.read")
-    except ApiError as err:
-        if err.status == 404:
-            raise not_found("job") from None
-        raise
-    return job
+    return org_doc(request, "jobs", path_uuid(request, "job_id", "job"), "job.read", "job")
 
 
 async def get_job(request: Request) -> Response:

@@ -154,17 +154,28 @@ async def get_key(request: Request) -> Response:
     return ok(public_key(_manageable_key(request)))
 
 
-async def rotate_key(request: Request) -> Response:
-    emulator = emulator_of(request)
-    doc = _manageable_key(request)
-    prefix = "test" if doc["prefix"].startswith("fab_test_") else "live"
-    key, shown, key_hash = _auth.make_api_key(prefix)
+def rotated_key(emulator: Any, doc: Dict[str, Any]) -> Dict[str, Any]:
+    """Give a stored API key a new value under the same id (what both key-rotation routes do).
+
+    Args:
+        emulator: The emulator.
+        doc: The stored key (its environment, live or test, is kept).
+
+    Returns:
+        The public key plus its new value as ``key`` (shown this once).
+    """
+    environment = "test" if doc["prefix"].startswith("fab_test_") else "live"
+    key, shown, key_hash = _auth.make_api_key(environment)
     # Same id, new secret: the old value stops matching at once.
     updated = emulator.store.update(
         "api_keys", doc["id"], prefix=shown, _key_hash=key_hash, rotated_at=emulator.clock.now_iso()
     )
     assert updated is not None
-    return ok(created_key(updated, key))
+    return created_key(updated, key)
+
+
+async def rotate_key(request: Request) -> Response:
+    return ok(rotated_key(emulator_of(request), _manageable_key(request)))
 
 
 async def disable_key(request: Request) -> Response:

@@ -7,7 +7,7 @@ Token semantics are in ``_oauth.py``. Registering or deleting a client needs ``a
 from __future__ import annotations
 
 import uuid
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,22 +23,16 @@ from .._http import (
     emulator_of,
     json_body,
     membership,
-    not_found,
     ok,
     path_uuid,
     require_org_action,
     strip,
 )
+from .._route_helpers import invalid_field, name_field, opt_str, org_doc
 from .orgs import visible_org_ids
 
 MANAGE = "apikey.manage"
 GRANTS = ("client_credentials", "refresh_token", "token_exchange")
-
-
-def _bad(path: str, message: str) -> ApiError:
-    return ApiError(
-        400, "validation_error", f"{path} {message}", {"errors": [{"path": path, "message": message}]}
-    )
 
 
 def string_list(value: Any, path: str, *, limit: int = 50) -> List[str]:
@@ -49,7 +43,7 @@ def string_list(value: Any, path: str, *, limit: int = 50) -> List[str]:
         or len(value) > limit
         or not all(isinstance(v, str) and 0 < len(v) <= 2048 for v in value)
     ):
-        raise _bad(path, f"must be an array of at most {limit} non-empty strings")
+        raise invalid_field(path, f"must be an array of at most {limit} non-empty strings")
     return list(dict.fromkeys(value))
 
 
@@ -63,7 +57,7 @@ def redirect_uris(value: Any) -> List[str]:
         except ValueError:
             parts = None
         if parts is None or not parts.scheme or not (parts.netloc or parts.scheme not in ("http", "https")):
-            raise _bad("redirect_uris", f"{uri[:100]!r} is not an absolute URI")
+            raise invalid_field("redirect_uris", f"{uri[:100]!r} is not an absolute URI")
     return uris
 
 
@@ -77,9 +71,7 @@ async def create_client(request: Request) -> Response:
     given = body.get("organization_id")
     org_id = body_uuid(given, "organization_id") if given is not None else default_org(request)
     require_org_action(request, org_id, MANAGE)
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise _bad("name", "must be a non-empty string of at most 200 characters")
+    name = name_field(body.get("name"))
     principal = current_principal(request)
     assert principal is not None
     client_id, secret = _oauth.new_client_credentials("foc_")
@@ -114,25 +106,15 @@ async def list_clients(request: Request) -> Response:
 
 async def delete_client(request: Request) -> Response:
     emulator = emulator_of(request)
-    doc = emulator.store.get(_oauth.CLIENTS, path_uuid(request, "client_id", "OAuth client"))
-    if doc is None:
-        raise not_found("OAuth client")
-    try:
-        require_org_action(request, doc["organization_id"], MANAGE)
-    except ApiError as err:
-        if err.status == 404:
-            raise not_found("OAuth client") from None
-        raise
+    client_id = path_uuid(request, "client_id", "OAuth client")
+    doc = org_doc(request, _oauth.CLIENTS, client_id, MANAGE, "OAuth client")
     _oauth.revoke_client_tokens(emulator, dict(doc, _kind=_oauth.CLIENTS))
     emulator.store.delete(_oauth.CLIENTS, doc["id"])
     return ok(None)
 
 
-def _opt_str(body: Dict[str, Any], key: str) -> Any:
-    value = body.get(key)
-    if value is not None and not isinstance(value, str):
-        raise _bad(key, "must be a string")
-    return value
+def _opt_str(body: Dict[str, Any], key: str) -> Optional[str]:
+    return opt_str(body, key, message="must be a string")
 
 
 async def token(request: Request) -> Response:
@@ -140,16 +122,16 @@ async def token(request: Request) -> Response:
     body = await json_body(request)
     grant = body.get("grant_type", "client_credentials")
     if grant not in GRANTS:
-        raise _bad("grant_type", f"must be one of {', '.join(GRANTS)} (unsupported_grant_type)")
+        raise invalid_field("grant_type", f"must be one of {', '.join(GRANTS)} (unsupported_grant_type)")
     client_id, client_secret = body.get("client_id"), body.get("client_secret")
     if not isinstance(client_id, str) or not isinstance(client_secret, str):
-        raise _bad("client_id", "and client_secret are required strings")
+        raise invalid_field("client_id", "and client_secret are required strings")
     scope = _opt_str(body, "scope")
     client = _oauth.authenticate_client(emulator, client_id, client_secret)
     if grant == "refresh_token":
         refresh_token = _opt_str(body, "refresh_token")
         if not refresh_token:
-            raise _bad("refresh_token", "is required for grant_type=refresh_token")
+            raise invalid_field("refresh_token", "is required for grant_type=refresh_token")
         return ok(_oauth.refresh(emulator, client, refresh_token))
     if grant == "client_credentials":
         owner = emulator.store.get("users", client.get("created_by") or "")
@@ -160,10 +142,10 @@ async def token(request: Request) -> Response:
     # token_exchange: the client acts as the user behind subject_token.
     subject = _opt_str(body, "subject_token")
     if not subject:
-        raise _bad("subject_token", "is required for grant_type=token_exchange")
+        raise invalid_field("subject_token", "is required for grant_type=token_exchange")
     subject_type = _opt_str(body, "subject_token_type")
     if subject_type not in (None, _oauth.TOKEN_TYPE_ACCESS):
-        raise _bad("subject_token_type", f"must be {_oauth.TOKEN_TYPE_ACCESS}")
+        raise invalid_field("subject_token_type", f"must be {_oauth.TOKEN_TYPE_ACCESS}")
     principal, error = _auth.resolve(emulator, {"authorization": f"Bearer {subject}"})
     if error is not None or principal is None or principal.kind != "user":
         raise ApiError(401, "unauthorized", "The subject_token is not a valid user token (invalid_grant).")
@@ -178,7 +160,7 @@ async def revoke(request: Request) -> Response:
     body = await json_body(request)
     value = body.get("token")
     if not isinstance(value, str) or not value:
-        raise _bad("token", "is required")
+        raise invalid_field("token", "is required")
     hashed = _auth.token_hash(value)
     store = emulator.store
     record = store.get("access_tokens", hashed) or store.get(_oauth.REFRESH, hashed)

@@ -24,13 +24,13 @@ from .._http import (
     emulator_of,
     json_body,
     membership,
-    not_found,
     ok,
     path_uuid,
     query_uuid,
     require_org_action,
     strip,
 )
+from .._route_helpers import org_doc
 
 
 class GrantBody(BaseModel):
@@ -109,13 +109,7 @@ async def org_permissions(request: Request) -> Response:
 async def revoke(request: Request) -> Response:
     emulator = emulator_of(request)
     grant_id = path_uuid(request, "permission_id", "permission")
-    doc = emulator.store.get("permission_grants", grant_id)
-    if doc is None:
-        raise not_found("permission")
-    try:
-        require_org_action(request, doc["organization_id"], "member.manage")
-    except ApiError as err:
-        raise not_found("permission") if err.status == 404 else err from None
+    org_doc(request, "permission_grants", grant_id, "member.manage", "permission")
     emulator.store.delete("permission_grants", grant_id)
     return ok(None)
 
@@ -143,13 +137,8 @@ async def resolve_workspace(request: Request) -> Response:
     caller = current_principal(request)
     assert caller is not None
     team_id = query_uuid(request, "workspace_id", required=True)
-    team = emulator.store.get("teams", team_id)
-    if team is None:
-        raise not_found("workspace")
-    try:
-        require_org_action(request, team["organization_id"], "member.read")
-    except ApiError as err:
-        raise not_found("workspace") if err.status == 404 else err from None
+    assert team_id is not None  # required=True
+    team = org_doc(request, "teams", team_id, "member.read", "workspace")
     principal_id = query_uuid(request, "principal_id") or caller.id
     team_member = emulator.store.find_one(
         "memberships",

@@ -32,9 +32,10 @@ from .._http import (
     query_int,
     query_uuid,
 )
+from .._route_helpers import check_org, invalid_field, opt_str
 from .._signing import DEFAULT_EXPIRES_IN, MAX_EXPIRES_IN, SignatureInvalid
 from ._registry_routes import routes as registry_routes
-from ._run_access import READ, RUN, check_org, engine_of, opt_int, opt_obj, opt_str, run_for, team_in_org
+from ._run_access import READ, RUN, engine_of, opt_int, opt_obj, run_for, team_in_org
 
 _CHUNK = 256 * 1024
 
@@ -63,12 +64,7 @@ async def submit_run(request: Request) -> Response:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ApiError(
-            400,
-            "validation_error",
-            "input must be an object",
-            {"errors": [{"path": "input", "message": "must be an object"}]},
-        )
+        raise invalid_field("input", "must be an object")
     metadata, priority = opt_obj(body, "metadata"), opt_int(body, "priority")
     principal = current_principal(request)
     run = engine_of(request).submit_named(
@@ -146,12 +142,7 @@ async def cancel(request: Request) -> Response:
     run = run_for(request, RUN)
     body = await json_body(request)
     if not isinstance(body.get("reason"), str):  # this variant of cancel exists to record one
-        raise ApiError(
-            400,
-            "validation_error",
-            "reason is required (a string)",
-            {"errors": [{"path": "reason", "message": "is required (a string)"}]},
-        )
+        raise invalid_field("reason", "is required (a string)")
     return ok(public_run(engine_of(request).cancel(run["id"], body["reason"])))
 
 
@@ -174,12 +165,7 @@ async def approve(request: Request) -> Response:
     body = await json_body(request, optional=True)
     approved = body.get("approved", True)
     if not isinstance(approved, bool):
-        raise ApiError(
-            400,
-            "validation_error",
-            "approved must be a boolean",
-            {"errors": [{"path": "approved", "message": "must be a boolean"}]},
-        )
+        raise invalid_field("approved", "must be a boolean")
     return ok(
         public_run(
             engine_of(request).approve(run["id"], approved, opt_str(body, "reason"), opt_obj(body, "data"))
@@ -280,7 +266,7 @@ async def download(request: Request) -> Response:
         raise ApiError(403, "forbidden", str(exc)) from None
     doc = emulator.store.get(ARTIFACTS, artifact_id)
     spec = engine.artifact_spec(doc) if doc is not None else None
-    if spec is None:
+    if doc is None or spec is None:
         raise not_found("artifact")
 
     def chunks() -> Iterator[bytes]:

@@ -16,7 +16,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._engine import DEFINITIONS
-from .._http import ApiError, current_principal, emulator_of, json_body, not_found, ok, path_uuid, strip
+from .._http import current_principal, emulator_of, json_body, ok, path_uuid, strip
+from .._route_helpers import invalid_field, org_doc
 from .._scheduler import (
     SCHEDULE_RUNS,
     SCHEDULES,
@@ -26,7 +27,7 @@ from .._scheduler import (
     next_fire,
     scheduler_of,
 )
-from ._run_access import EDIT, READ, RUN, check_org
+from ._run_access import EDIT, READ, RUN
 
 _FIELDS = (
     "id",
@@ -53,42 +54,24 @@ def public_schedule(doc: Dict[str, Any]) -> Dict[str, Any]:
 def _input_context(body: Dict[str, Any]) -> Any:
     value = body.get("input_context")
     if value is not None and not isinstance(value, dict):
-        raise ApiError(
-            400,
-            "validation_error",
-            "input_context must be an object or null",
-            {"errors": [{"path": "input_context", "message": "must be an object or null"}]},
-        )
+        raise invalid_field("input_context", "must be an object or null")
     return value
 
 
 def _enabled(body: Dict[str, Any]) -> bool:
     value = body["enabled"]
     if not isinstance(value, bool):
-        raise ApiError(
-            400,
-            "validation_error",
-            "enabled must be a boolean",
-            {"errors": [{"path": "enabled", "message": "must be a boolean"}]},
-        )
+        raise invalid_field("enabled", "must be a boolean")
     return value
 
 
 def _schedule_for(request: Request, action: str) -> Dict[str, Any]:
-    doc = emulator_of(request).store.get(SCHEDULES, path_uuid(request, "schedule_id", "schedule"))
-    if doc is None:
-        raise not_found("schedule")
-    check_org(request, doc["organization_id"], action, "schedule")
-    return doc
+    return org_doc(request, SCHEDULES, path_uuid(request, "schedule_id", "schedule"), action, "schedule")
 
 
 def _definition_for(request: Request, action: str) -> Dict[str, Any]:
     definition_id = path_uuid(request, "workflow_definition_id", "workflow definition")
-    definition = emulator_of(request).store.get(DEFINITIONS, definition_id)
-    if definition is None:
-        raise not_found("workflow definition")
-    check_org(request, definition["organization_id"], action, "workflow definition")
-    return definition
+    return org_doc(request, DEFINITIONS, definition_id, action, "workflow definition")
 
 
 async def create_schedule(request: Request) -> Response:

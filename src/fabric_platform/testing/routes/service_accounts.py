@@ -15,7 +15,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import _auth
 from .._http import (
     ROLE_RANK,
     ApiError,
@@ -31,18 +30,13 @@ from .._http import (
     require_org_action,
     strip,
 )
-from .keys import created_key, new_key_doc, public_key
+from .._route_helpers import invalid_field, name_field, opt_str, org_doc
+from .keys import new_key_doc, public_key, rotated_key
 from .orgs import add_member, check_role
 
 ACCOUNTS = "service_accounts"
 MANAGE = "apikey.manage"
 READ = "service_account.read"
-
-
-def _bad(path: str, message: str) -> ApiError:
-    return ApiError(
-        400, "validation_error", f"{path} {message}", {"errors": [{"path": path, "message": message}]}
-    )
 
 
 def public_account(doc: Dict[str, Any]) -> Dict[str, Any]:
@@ -59,14 +53,8 @@ def _scopes(value: Any) -> List[str]:
         or len(value) > 100
         or not all(isinstance(s, str) and 0 < len(s) <= 100 for s in value)
     ):
-        raise _bad("scopes", "must be an array of at most 100 scope strings (1-100 characters)")
+        raise invalid_field("scopes", "must be an array of at most 100 scope strings (1-100 characters)")
     return sorted(set(value))
-
-
-def _name(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > 200:
-        raise _bad("name", "must be a non-empty string of at most 200 characters")
-    return value
 
 
 async def create_account(request: Request) -> Response:
@@ -75,20 +63,18 @@ async def create_account(request: Request) -> Response:
     given = body.get("organization_id")
     org_id = body_uuid(given, "organization_id") if given is not None else default_org(request)
     member = require_org_action(request, org_id, MANAGE)
-    name = _name(body.get("name"))
-    description = body.get("description")
-    if description is not None and not isinstance(description, str):
-        raise _bad("description", "must be a string")
+    name = name_field(body.get("name"))
+    description = opt_str(body, "description", message="must be a string")
     role = body.get("role", "member")
     if not isinstance(role, str):
-        raise _bad("role", "must be one of owner, admin, member, viewer")
+        raise invalid_field("role", "must be one of owner, admin, member, viewer")
     check_role(role)
     if ROLE_RANK[role] > ROLE_RANK[member["role"]]:
         raise ApiError(
             403, "forbidden", f"You cannot create a service account above your own role ({member['role']})."
         )
     principal = current_principal(request)
-    doc = {
+    doc: Dict[str, Any] = {
         "id": str(uuid.uuid4()),
         "organization_id": org_id,
         "name": name,
@@ -111,18 +97,8 @@ async def list_accounts(request: Request) -> Response:
 
 
 def _account_for(request: Request, action: str) -> Dict[str, Any]:
-    doc = emulator_of(request).store.get(
-        ACCOUNTS, path_uuid(request, "service_account_id", "service account")
-    )
-    if doc is None:
-        raise not_found("service account")
-    try:
-        require_org_action(request, doc["organization_id"], action)
-    except ApiError as err:
-        if err.status == 404:
-            raise not_found("service account") from None
-        raise
-    return doc
+    account_id = path_uuid(request, "service_account_id", "service account")
+    return org_doc(request, ACCOUNTS, account_id, action, "service account")
 
 
 async def get_account(request: Request) -> Response:
@@ -160,7 +136,7 @@ async def create_account_key(request: Request) -> Response:
         raise ApiError(403, "forbidden", "A scoped API key can only create keys within its own scopes.")
     created = new_key_doc(
         emulator,
-        name=_name(body.get("name")),
+        name=name_field(body.get("name")),
         org_id=account["organization_id"],
         scopes=scopes,
         created_by=principal.id,
@@ -198,16 +174,7 @@ async def revoke_account_key(request: Request) -> Response:
 
 
 async def rotate_account_key(request: Request) -> Response:
-    emulator = emulator_of(request)
-    key = _key_for(request)
-    environment = "test" if key["prefix"].startswith("fab_test_") else "live"
-    value, shown, key_hash = _auth.make_api_key(environment)
-    # Same id, new secret: the old value stops matching at once.
-    updated = emulator.store.update(
-        "api_keys", key["id"], prefix=shown, _key_hash=key_hash, rotated_at=emulator.clock.now_iso()
-    )
-    assert updated is not None
-    return ok(created_key(updated, value))
+    return ok(rotated_key(emulator_of(request), _key_for(request)))
 
 
 routes = [

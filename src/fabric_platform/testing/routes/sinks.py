@@ -33,16 +33,11 @@ from .._http import (
     require_org_action,
     strip,
 )
-from ._run_access import RUN, check_org, engine_of
+from .._route_helpers import check_org, invalid_field, name_field, opt_str, org_doc
+from ._run_access import RUN, engine_of
 
 SINKS = "sinks"
 _PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-
-
-def _bad(path: str, message: str) -> ApiError:
-    return ApiError(
-        400, "validation_error", f"{path} {message}", {"errors": [{"path": path, "message": message}]}
-    )
 
 
 def public_sink(doc: Dict[str, Any]) -> Dict[str, Any]:
@@ -55,17 +50,14 @@ async def create_sink(request: Request) -> Response:
     require_org_action(request, org_id, "sink.create")
     body = await json_body(request)
     name, path, workflow = body.get("name"), body.get("path"), body.get("workflow_name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise _bad("name", "must be a non-empty string of at most 200 characters")
+    name = name_field(name)
     if not isinstance(path, str) or not _PATH.match(path):
-        raise _bad("path", "must be one URL segment: letters, digits, '.', '_', '-' (at most 128)")
+        raise invalid_field("path", "must be one URL segment: letters, digits, '.', '_', '-' (at most 128)")
     if not isinstance(workflow, str) or (
         workflow != BUNDLE and resolve(emulator.store, org_id, workflow) is None
     ):
-        raise _bad("workflow_name", f"{workflow!r} is not a workflow of this organization")
-    description = body.get("description")
-    if description is not None and not isinstance(description, str):
-        raise _bad("description", "must be a string")
+        raise invalid_field("workflow_name", f"{workflow!r} is not a workflow of this organization")
+    description = opt_str(body, "description", message="must be a string")
     principal = current_principal(request)
     doc = {
         "id": str(uuid.uuid4()),
@@ -93,16 +85,7 @@ async def list_sinks(request: Request) -> Response:
 
 
 def _sink_for(request: Request, action: str) -> Dict[str, Any]:
-    doc = emulator_of(request).store.get(SINKS, path_uuid(request, "sink_id", "sink"))
-    if doc is None:
-        raise not_found("sink")
-    try:
-        require_org_action(request, doc["organization_id"], action)
-    except ApiError as err:
-        if err.status == 404:
-            raise not_found("sink") from None
-        raise
-    return doc
+    return org_doc(request, SINKS, path_uuid(request, "sink_id", "sink"), action, "sink")
 
 
 async def get_sink(request: Request) -> Response:

@@ -17,18 +17,17 @@ from starlette.routing import Route
 
 from .. import _auth
 from .._http import (
-    ApiError,
     body_uuid,
     default_org,
     emulator_of,
     json_body,
-    not_found,
     ok,
     page_offset,
     path_uuid,
     require_org_action,
     strip,
 )
+from .._route_helpers import invalid_field, opt_str, org_doc
 from .._webhook_delivery import (
     DEFAULT_MAX_RETRIES,
     DELIVERIES,
@@ -44,12 +43,6 @@ READ = "webhook.read"
 _MAX_URL = 2048
 
 
-def _bad(path: str, message: str) -> ApiError:
-    return ApiError(
-        400, "validation_error", f"{path} {message}", {"errors": [{"path": path, "message": message}]}
-    )
-
-
 def public_webhook(doc: Dict[str, Any]) -> Dict[str, Any]:
     return strip(doc)
 
@@ -58,7 +51,7 @@ def _url(value: Any) -> str:
     from urllib.parse import urlsplit
 
     if not isinstance(value, str) or not value or len(value) > _MAX_URL:
-        raise _bad("url", f"must be an http(s) URL of at most {_MAX_URL} characters")
+        raise invalid_field("url", f"must be an http(s) URL of at most {_MAX_URL} characters")
     try:
         parts = urlsplit(value)
         host = parts.hostname
@@ -66,30 +59,30 @@ def _url(value: Any) -> str:
         host = None
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not host:
-        raise _bad("url", "must be an absolute http:// or https:// URL with a host")
+        raise invalid_field("url", "must be an absolute http:// or https:// URL with a host")
     return value
 
 
 def _events(value: Any) -> List[str]:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-        raise _bad(
+        raise invalid_field(
             "events", "must be a non-empty array of event kinds (patterns like 'workflow.run.*' or '*' work)"
         )
     unknown = unknown_kinds(value)
     if unknown:
-        raise _bad("events", f"names no known event kind: {', '.join(repr(u) for u in unknown[:5])}")
+        raise invalid_field("events", f"names no known event kind: {', '.join(repr(u) for u in unknown[:5])}")
     return list(dict.fromkeys(value))
 
 
 def _resource_filter(value: Any) -> Optional[Dict[str, Any]]:
     if value is not None and not isinstance(value, dict):
-        raise _bad("resource_filter", "must be an object (field -> value or list of values) or null")
+        raise invalid_field("resource_filter", "must be an object (field -> value or list of values) or null")
     return value or None
 
 
 def _max_retries(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RETRIES_LIMIT:
-        raise _bad("max_retries", f"must be an integer from 0 to {MAX_RETRIES_LIMIT}")
+        raise invalid_field("max_retries", f"must be an integer from 0 to {MAX_RETRIES_LIMIT}")
     return value
 
 
@@ -97,16 +90,14 @@ def _secret(value: Any) -> str:
     if value is None:
         return _auth.new_secret("whsec_", 24)
     if not isinstance(value, str) or not 8 <= len(value) <= 256:
-        raise _bad("secret", "must be a string of 8 to 256 characters")
+        raise invalid_field("secret", "must be a string of 8 to 256 characters")
     return value
 
 
 async def _create(request: Request, org_id: str, body: Dict[str, Any]) -> Response:
     emulator = emulator_of(request)
     require_org_action(request, org_id, MANAGE)
-    description = body.get("description")
-    if description is not None and not isinstance(description, str):
-        raise _bad("description", "must be a string or null")
+    description = opt_str(body, "description")
     secret = _secret(body.get("secret"))
     doc = {
         "id": str(uuid.uuid4()),
@@ -144,16 +135,7 @@ async def list_webhooks(request: Request) -> Response:
 
 
 def _webhook_for(request: Request, action: str) -> Dict[str, Any]:
-    doc = emulator_of(request).store.get(WEBHOOKS, path_uuid(request, "webhook_id", "webhook"))
-    if doc is None:
-        raise not_found("webhook")
-    try:
-        require_org_action(request, doc["organization_id"], action)
-    except ApiError as err:
-        if err.status == 404:
-            raise not_found("webhook") from None
-        raise
-    return doc
+    return org_doc(request, WEBHOOKS, path_uuid(request, "webhook_id", "webhook"), action, "webhook")
 
 
 async def get_webhook(request: Request) -> Response:
@@ -170,16 +152,14 @@ async def update_webhook(request: Request) -> Response:
         changes["event_filter"] = _events(body["events"])
     if "active" in body:
         if not isinstance(body["active"], bool):
-            raise _bad("active", "must be a boolean")
+            raise invalid_field("active", "must be a boolean")
         changes["active"] = body["active"]
     if "resource_filter" in body:
         changes["resource_filter"] = _resource_filter(body["resource_filter"])
     if "max_retries" in body:
         changes["max_retries"] = _max_retries(body["max_retries"])
     if "description" in body:
-        if body["description"] is not None and not isinstance(body["description"], str):
-            raise _bad("description", "must be a string or null")
-        changes["description"] = body["description"]
+        changes["description"] = opt_str(body, "description")
     emulator = emulator_of(request)
     changes["updated_at"] = emulator.clock.now_iso()
     updated = emulator.store.update(WEBHOOKS, doc["id"], **changes)

@@ -28,7 +28,8 @@ from .._http import (
     ok,
     path_uuid,
 )
-from ._run_access import EDIT, READ, RUN, check_org, engine_of, may, opt_int, opt_obj, opt_str, run_for
+from .._route_helpers import check_org, invalid_field, opt_str, org_doc
+from ._run_access import EDIT, READ, RUN, engine_of, may, opt_int, opt_obj, run_for
 
 _DEF_FIELDS = ("id", "organization_id", "name", "version", "nodes", "defaults", "created_at", "updated_at")
 
@@ -53,12 +54,7 @@ async def upsert_definition(request: Request) -> Response:
             {"errors": [{"path": "name", "message": "must be a non-empty string"}]},
         )
     if "nodes" not in body:
-        raise ApiError(
-            400,
-            "validation_error",
-            "nodes is required",
-            {"errors": [{"path": "nodes", "message": "is required"}]},
-        )
+        raise invalid_field("nodes", "is required")
     nodes, errors = normalize_nodes(body["nodes"])
     if errors:
         summary = "; ".join(f"{e['path']}: {e['message']}" for e in errors[:5])
@@ -92,11 +88,7 @@ async def list_definitions(request: Request) -> Response:
 
 
 def _definition_for(request: Request, definition_id: str, action: str) -> Dict[str, Any]:
-    doc = emulator_of(request).store.get(DEFINITIONS, definition_id)
-    if doc is None:
-        raise not_found("workflow definition")
-    check_org(request, doc["organization_id"], action, "workflow definition")
-    return doc
+    return org_doc(request, DEFINITIONS, definition_id, action, "workflow definition")
 
 
 async def get_definition(request: Request) -> Response:
@@ -113,12 +105,7 @@ async def create_run(request: Request) -> Response:
     if context is None:
         context = {}
     if not isinstance(context, dict):
-        raise ApiError(
-            400,
-            "validation_error",
-            "context must be an object",
-            {"errors": [{"path": "context", "message": "must be an object"}]},
-        )
+        raise invalid_field("context", "must be an object")
     metadata = opt_obj(body, "metadata")
     principal = current_principal(request)
     run = engine_of(request).create_definition_run(

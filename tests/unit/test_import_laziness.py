@@ -1,0 +1,130 @@
+"""Importing a client loads httpx and the SDK's light modules only; the rest loads on first use.
+
+Each check runs in a fresh interpreter (this one has imported everything already) and
+compares with what ``import httpx`` alone loads there, so a module httpx itself brings in
+on some Python version never fails the test. No timings: what is imported is what costs.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import subprocess
+import sys
+import textwrap
+from typing import Set
+
+import pytest
+from fabric_platform_api import _ops, operations
+
+# Never needed just to import a client: pydantic and the models built on it, the TypedDicts
+# (annotations only), the whole operation table, the pagination, download and wait machinery.
+HEAVY = {
+    "pydantic",
+    "pydantic_core",
+    "fabric_platform.models",
+    "fabric_platform_api.models",
+    "fabric_platform_api.types",
+    "fabric_platform_api.operations",
+    "fabric_platform._pagination",
+    "fabric_platform._download_plan",
+    "fabric_platform._downloads",
+    "fabric_platform._streams",
+    "fabric_platform.resources._waiting",
+}
+TAG_MODULES = {
+    f"fabric_platform_api._ops.{op.tag.replace('-', '_')}" for op in operations.OPERATIONS.values()
+}
+
+
+def _modules_after(code: str) -> Set[str]:
+    """The modules a fresh interpreter has loaded after running ``code``."""
+    script = code + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))\n"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _added_by(code: str) -> Set[str]:
+    return _modules_after(code) - _modules_after("import httpx")
+
+
+def test_importing_the_sync_client_loads_no_pydantic_typeddicts_table_or_asyncio() -> None:
+    added = _added_by("from fabric_platform import FabricClient")
+    assert "fabric_platform._client" in added  # the check itself sees the import
+    forbidden = HEAVY | TAG_MODULES | {"asyncio", "fabric_platform_api.async_client"}
+    assert sorted(added & forbidden) == []
+
+
+def test_importing_the_async_client_loads_no_pydantic_typeddicts_table_or_asyncio() -> None:
+    # asyncio comes with the async transport, when the first AsyncFabricClient is constructed.
+    added = _added_by("from fabric_platform import AsyncFabricClient")
+    assert "fabric_platform._async_client" in added
+    forbidden = HEAVY | TAG_MODULES | {"asyncio", "fabric_platform_api.sync_client"}
+    assert sorted(added & forbidden) == []
+
+
+def test_what_was_left_out_loads_on_first_use_and_is_the_same_type() -> None:
+    script = textwrap.dedent(
+        """
+        import json, sys
+        import httpx
+        import fabric_platform
+        from fabric_platform import FabricClient
+
+        output = {"run_id": "r1", "status": "completed", "variants": 1,
+                  "outputs": [{"variant_index": 0, "output": {"x": 1}, "artifacts": []}]}
+
+        def handler(request):
+            data = {"status": "ok"} if request.url.path == "/v1/health" else output
+            return httpx.Response(200, json={"data": data, "meta": {"request_id": "q", "status": 200}})
+
+        http = httpx.Client(transport=httpx.MockTransport(handler))
+        with FabricClient(base_url="https://fabric.test", api_key="fab_test_k", http_client=http) as fabric:
+            fabric.health_check()
+            after_call = sorted(sys.modules)
+            result = fabric.get_run_output("r1")
+        checks = {
+            "after_call": after_call,
+            "after_output": sorted(sys.modules),
+            "is_run_output": isinstance(result, fabric_platform.RunOutput),
+            "same_class": fabric_platform.RunOutput is fabric_platform.models.RunOutput,
+            "first_output": result.first_output,
+        }
+        print(json.dumps(checks))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    checks = json.loads(done.stdout.strip().splitlines()[-1])
+    # A call loads its own tag of the operation table, nothing else heavy.
+    assert "fabric_platform_api._ops.system" in checks["after_call"]
+    assert (
+        sorted(set(checks["after_call"]) & (HEAVY | (TAG_MODULES - {"fabric_platform_api._ops.system"})))
+        == []
+    )
+    # A run output needs the models: they load then, and are the public types.
+    assert {"pydantic", "fabric_platform.models", "fabric_platform_api._ops.workflows"} <= set(
+        checks["after_output"]
+    )
+    assert checks["is_run_output"] and checks["same_class"]
+    assert checks["first_output"] == {"x": 1}
+
+
+def test_the_lazy_operation_table_is_the_whole_table_with_the_same_entries() -> None:
+    names = set(operations.__all__) - {"OPERATIONS"}
+    assert set(dir(_ops)) == names
+    assert len(names) == len(operations.OPERATIONS)
+    for name in names:
+        assert getattr(_ops, name) is getattr(operations, name), name
+
+
+def test_an_unknown_operation_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="NO_SUCH_OPERATION"):
+        _ops.NO_SUCH_OPERATION  # noqa: B018 (the lookup is the test)
+
+
+def test_the_async_client_default_bound_is_the_one_the_transport_enforces() -> None:
+    # The signature takes it from _config (no asyncio at import); the gate defines its own.
+    from fabric_platform import AsyncFabricClient, _transport
+
+    default = inspect.signature(AsyncFabricClient).parameters["max_in_flight"].default
+    assert default == _transport.DEFAULT_MAX_IN_FLIGHT
