@@ -20,7 +20,7 @@ import asyncio
 import collections
 import ssl
 import time
-from typing import AsyncIterator, Deque, Dict, List, Optional, Set, Tuple, Union
+from typing import Any, AsyncIterator, Deque, Dict, List, Optional, Set, Tuple, Union
 
 import h11
 import httpx
@@ -259,6 +259,22 @@ class _ResponseBody(httpx.AsyncByteStream):
         self._release(False)  # closed before its end: the rest of the body is unread
 
 
+async def _send_or_early_answer(
+    conn: _Connection, request: httpx.Request, timeouts: Dict[str, Any], received_before: int
+) -> None:
+    """Send the request; if sending fails, an answer the server already gave still counts.
+
+    A server may refuse a request before reading its body (413 for an upload too large) and
+    close the connection; writing the rest then fails, but the refusal is the real outcome.
+    """
+    try:
+        await conn.send(request, timeouts.get("write"))
+    except httpx.WriteError:
+        if conn.socket.received == received_before:
+            raise
+        # Leave it to receive_head: the answer is in the buffer (or this was a plain reset).
+
+
 def _replayable(request: httpx.Request) -> bool:
     if not isinstance(request.stream, httpx.ByteStream):
         return False  # a streamed body cannot be read twice
@@ -298,7 +314,7 @@ class AsyncHTTP11Transport(httpx.AsyncBaseTransport):
             conn, reused = await self._pool.acquire(origin, timeouts)
             received_before = conn.socket.received
             try:
-                await conn.send(request, timeouts.get("write"))
+                await _send_or_early_answer(conn, request, timeouts, received_before)
                 head = await conn.receive_head(timeouts.get("read"))
                 break
             except (

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ssl
-from typing import AsyncIterator, Awaitable, Callable, List, Optional, Tuple
+from typing import Any, AsyncIterator, Awaitable, Callable, List, Optional, Tuple
 
 import h11
 import httpx
@@ -19,7 +20,20 @@ import trustme
 
 from fabric_platform._aio_http import AsyncHTTP11Transport
 
-pytestmark = pytest.mark.asyncio
+
+def run_in_asyncio(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
+    """Run an async test body with ``asyncio.run`` (a new loop per test, always closed).
+
+    Not pytest-asyncio: on Python 3.9 its loop-policy handling leaves an unclosed event loop
+    behind, which a later test then reports as a ResourceWarning.
+    """
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return run
+
 
 Handler = Callable[[h11.Request, bytes], Awaitable[Tuple[int, List[Tuple[bytes, bytes]], bytes]]]
 
@@ -121,6 +135,7 @@ def client(**kwargs: object) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=AsyncHTTP11Transport(**kwargs), timeout=timeout)  # type: ignore[arg-type]
 
 
+@run_in_asyncio
 async def test_sequential_requests_reuse_one_connection() -> None:
     async with H11Server(echo) as server, client() as http:
         for i in range(20):
@@ -130,6 +145,7 @@ async def test_sequential_requests_reuse_one_connection() -> None:
         assert server.connections == 1
 
 
+@run_in_asyncio
 async def test_concurrent_requests_stay_within_max_connections() -> None:
     async def slow(request: h11.Request, body: bytes) -> Tuple[int, List[Tuple[bytes, bytes]], bytes]:
         await asyncio.sleep(0.005)
@@ -141,6 +157,7 @@ async def test_concurrent_requests_stay_within_max_connections() -> None:
         assert 1 <= server.connections <= 4
 
 
+@run_in_asyncio
 async def test_request_bodies_fixed_length_and_streamed_arrive_whole() -> None:
     async def upload() -> AsyncIterator[bytes]:
         for i in range(50):
@@ -157,6 +174,7 @@ async def test_request_bodies_fixed_length_and_streamed_arrive_whole() -> None:
         assert (b"transfer-encoding", b"chunked") in list(streamed_request.headers)
 
 
+@run_in_asyncio
 async def test_chunked_response_body_is_decoded_and_connection_reused() -> None:
     async def chunked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         for _ in range(2):
@@ -170,6 +188,7 @@ async def test_chunked_response_body_is_decoded_and_connection_reused() -> None:
         assert [(await http.get(url)).text for _ in range(2)] == ["hello world", "hello world"]
 
 
+@run_in_asyncio
 async def test_head_response_has_no_body_and_keeps_the_connection() -> None:
     async with H11Server(echo) as server, client() as http:
         head = await http.head(f"{server.url}/h")
@@ -178,6 +197,7 @@ async def test_head_response_has_no_body_and_keeps_the_connection() -> None:
         assert server.connections == 1
 
 
+@run_in_asyncio
 async def test_idle_connection_closed_by_the_server_is_replaced_without_error() -> None:
     transport = AsyncHTTP11Transport()
     async with H11Server(echo) as server, httpx.AsyncClient(transport=transport) as http:
@@ -194,6 +214,7 @@ async def test_idle_connection_closed_by_the_server_is_replaced_without_error() 
         assert server.connections == 2
 
 
+@run_in_asyncio
 async def test_response_closed_before_its_end_does_not_return_the_connection() -> None:
     async def big(request: h11.Request, body: bytes) -> Tuple[int, List[Tuple[bytes, bytes]], bytes]:
         payload = b"z" * 1_000_000
@@ -208,6 +229,7 @@ async def test_response_closed_before_its_end_does_not_return_the_connection() -
         assert server.connections == 2  # the half-read connection was closed, not reused
 
 
+@run_in_asyncio
 async def test_slow_consumer_keeps_at_most_the_high_water_mark_buffered() -> None:
     size = 8 * 1024 * 1024
 
@@ -227,6 +249,7 @@ async def test_slow_consumer_keeps_at_most_the_high_water_mark_buffered() -> Non
         assert 0 < peak <= 256 * 1024 + 65536 * 4
 
 
+@run_in_asyncio
 async def test_no_answer_raises_read_timeout() -> None:
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
@@ -239,6 +262,7 @@ async def test_no_answer_raises_read_timeout() -> None:
         assert asyncio.get_running_loop().time() - started < 2
 
 
+@run_in_asyncio
 async def test_refused_connection_raises_connect_error() -> None:
     async with raw_server(lambda r, w: asyncio.sleep(0)) as url:
         pass  # closed: nothing listens on its port any more
@@ -252,6 +276,7 @@ async def test_refused_connection_raises_connect_error() -> None:
     [b"garbage\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", b""],
     ids=["not-http", "cut-mid-body", "closed-without-answer"],
 )
+@run_in_asyncio
 async def test_broken_answers_raise_protocol_errors_and_free_the_slot(answer: bytes) -> None:
     async def broken(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
@@ -264,6 +289,7 @@ async def test_broken_answers_raise_protocol_errors_and_free_the_slot(answer: by
                 await http.get(url)
 
 
+@run_in_asyncio
 async def test_waiting_for_a_connection_ends_with_pool_timeout() -> None:
     async with (
         H11Server(echo) as server,
@@ -275,6 +301,7 @@ async def test_waiting_for_a_connection_ends_with_pool_timeout() -> None:
         assert (await http.get(f"{server.url}/after")).status_code == 200
 
 
+@run_in_asyncio
 async def test_cancelled_request_releases_its_connection() -> None:
     async def never(request: h11.Request, body: bytes) -> Tuple[int, List[Tuple[bytes, bytes]], bytes]:
         if request.target == b"/hang":
@@ -290,6 +317,7 @@ async def test_cancelled_request_releases_its_connection() -> None:
         assert (await http.get(f"{server.url}/next")).text == "GET /next 0"
 
 
+@run_in_asyncio
 async def test_tls_verified_against_the_given_ca_and_refused_otherwise() -> None:
     ca = trustme.CA()
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -312,6 +340,7 @@ async def test_tls_verified_against_the_given_ca_and_refused_otherwise() -> None
     [("GET", {}, True), ("POST", {"Idempotency-Key": "k-1"}, True), ("POST", {}, False)],
     ids=["get", "post-with-idempotency-key", "post-without-key"],
 )
+@run_in_asyncio
 async def test_reused_connection_closed_unanswered_is_retried_once_when_replay_is_harmless(
     method: str, headers: dict, replayed: bool
 ) -> None:
@@ -337,3 +366,18 @@ async def test_reused_connection_closed_unanswered_is_retried_once_when_replay_i
             with pytest.raises(httpx.RemoteProtocolError):
                 await http.request(method, f"{url}second", content=b"body", headers=headers)
             assert served == [b"/first"]
+
+
+@run_in_asyncio
+async def test_early_refusal_of_an_upload_is_the_answer_not_a_write_error() -> None:
+    async def refuse_big_uploads(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")  # the head only: the body is never read
+        writer.write(
+            b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\ntoo big!"
+        )
+        await writer.drain()
+
+    async with raw_server(refuse_big_uploads) as url, client() as http:
+        response = await http.post(url, content=b"u" * 20_000_000)
+        assert response.status_code == 413
+        assert response.content == b"too big!"
