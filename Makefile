@@ -78,7 +78,7 @@ test-all: $(STAMP)
 	  py=$$(ls -d $(PYENV_ROOT)/versions/$$v*/bin/python 2>/dev/null | head -1); \
 	  test -n "$$py" || { echo "Python $$v not found"; exit 1; }; \
 	  test -x .venv-test-$$v/bin/python || $$py -m venv .venv-test-$$v; \
-	  .venv-test-$$v/bin/python -m pip install -q -e '.[dev,emulator]' || exit 1; \
+	  .venv-test-$$v/bin/python -m pip install -q -e '.[dev,emulator,codegen]' || exit 1; \
 	  echo "== Python $$v"; .venv-test-$$v/bin/python -m pytest $(PYTEST_FLAGS) tests || exit 1; \
 	done
 	$(PY) -m pytest $(PYTEST_FLAGS) tests

@@ -76,9 +76,8 @@ class _Connection:
             event = await self.next_event(timeout)
             if isinstance(event, h11.Response):
                 return event
-            if isinstance(event, h11.ConnectionClosed):
+            if not isinstance(event, h11.InformationalResponse):  # a 1xx: the real answer follows
                 raise httpx.RemoteProtocolError("the server closed the connection without answering")
-            # An InformationalResponse (1xx): the real answer follows.
 
     def finish(self) -> bool:
         """After a complete response: ready for the next request (else close it)."""

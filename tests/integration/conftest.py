@@ -28,10 +28,6 @@ except ImportError:  # running from a checkout without `pip install -e .`
 
 from fabric_platform.testing import LocalFabric
 
-# schemathesis 4.32 needs Python 3.11+: `make test` runs that file on 3.11; `make test-all`
-# runs everything else on 3.9-3.13.
-collect_ignore = ["test_schemathesis.py"] if sys.version_info < (3, 11) else []
-
 T = TypeVar("T")
 
 FAST = {"speed": 200.0, "sse_keepalive": 0.2, "password_hash_iterations": 1000}

@@ -381,3 +381,17 @@ async def test_early_refusal_of_an_upload_is_the_answer_not_a_write_error() -> N
         response = await http.post(url, content=b"u" * 20_000_000)
         assert response.status_code == 413
         assert response.content == b"too big!"
+
+
+@run_in_asyncio
+async def test_informational_1xx_answers_are_skipped_for_the_final_one() -> None:
+    async def early_hints(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        await reader.read()  # until the client is done with the connection
+
+    async with raw_server(early_hints) as url, client() as http:
+        response = await http.get(url)
+        assert (response.status_code, response.text) == (200, "ok")
