@@ -26,12 +26,12 @@ import h11
 import httpx
 
 from fabric_platform._asyncio_net import Socket, connect, wait_future
+from fabric_platform._client_handle import DEFAULT_LIMITS
 from fabric_platform._deadline_io import clamp
 
 __all__ = ["AsyncHTTP11Transport"]
 
 _READ_SIZE = 64 * 1024
-_DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 # Safe to send again when a reused keep-alive connection turns out dead before any answer.
 _REPLAYABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _Origin = Tuple[bytes, str, int]
@@ -293,7 +293,7 @@ class AsyncHTTP11Transport(httpx.AsyncBaseTransport):
     def __init__(
         self,
         *,
-        limits: httpx.Limits = _DEFAULT_LIMITS,
+        limits: httpx.Limits = DEFAULT_LIMITS,
         verify: Union[ssl.SSLContext, str, bool] = True,
         local_address: Optional[str] = None,
     ) -> None:
