@@ -8,3 +8,12 @@ import sys
 collect_ignore = (
     [] if sys.version_info >= (3, 11) else ["unit/test_codegen.py", "integration/test_schemathesis.py"]
 )
+
+# FABRIC_TEST_LOOP=uvloop runs every asyncio.run() and pytest-asyncio loop of the suite on
+# uvloop (`make test-matrix`: the async suite as under uvicorn[standard]).
+if __import__("os").environ.get("FABRIC_TEST_LOOP") == "uvloop":
+    import asyncio
+
+    import uvloop
+
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())

@@ -32,9 +32,13 @@ from fabric_platform._deadline_io import clamp
 __all__ = ["AsyncHTTP11Transport"]
 
 _READ_SIZE = 64 * 1024
+# The largest response head accepted while it arrives (h11's own default is 16 KiB; httpcore
+# allows this much, and real servers with many cookies or long CSP headers come close).
+_MAX_HEAD = 100 * 1024
 # Safe to send again when a reused keep-alive connection turns out dead before any answer.
 _REPLAYABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-_Origin = Tuple[bytes, str, int]
+# (scheme, ASCII host, port, TLS server name): connections are reused only within one.
+_Origin = Tuple[bytes, str, int, Optional[str]]
 
 
 class _Connection:
@@ -45,23 +49,37 @@ class _Connection:
     def __init__(self, origin: _Origin, socket: Socket) -> None:
         self.origin = origin
         self.socket = socket
-        self.h11 = h11.Connection(h11.CLIENT)
+        self.h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=_MAX_HEAD)
         self.idle_since = 0.0
 
     async def send(self, request: httpx.Request, timeout: Optional[float]) -> None:
         h = self.h11
-        headers = request.headers.raw
-        out = h.send(h11.Request(method=request.method, target=request.url.raw_path, headers=headers))
-        assert out is not None
-        pending = bytearray(out)
+        head = h.send(
+            h11.Request(method=request.method, target=request.url.raw_path, headers=request.headers.raw)
+        )
+        # The pieces to send, the body's own objects among them (h11's data passthrough
+        # frames a chunk without copying it): a small request goes out as one write, a big
+        # upload piece by piece, so its body is never copied on the way to the socket.
+        pending: List[Any] = [head or b""]
+        size = len(pending[0])
         async for chunk in request.stream:  # type: ignore[union-attr]
             if chunk:
-                pending += h.send(h11.Data(data=chunk)) or b""
-                if len(pending) >= _READ_SIZE:  # a big upload: send as it comes
-                    await self.socket.write(bytes(pending), clamp(timeout))
-                    pending.clear()
-        pending += h.send(h11.EndOfMessage()) or b""
-        await self.socket.write(bytes(pending), clamp(timeout))
+                for piece in h.send_with_data_passthrough(h11.Data(data=chunk)) or ():
+                    pending.append(piece)
+                    size += len(piece)
+                if size >= _READ_SIZE:
+                    await self._write(pending, timeout)
+                    pending, size = [], 0
+        pending.append(h.send(h11.EndOfMessage()) or b"")
+        await self._write(pending, timeout)
+
+    async def _write(self, pieces: List[Any], timeout: Optional[float]) -> None:
+        if sum(len(piece) for piece in pieces) < _READ_SIZE:
+            await self.socket.write(b"".join(pieces), clamp(timeout))
+            return
+        for piece in pieces:
+            if piece:
+                await self.socket.write(piece, clamp(timeout))
 
     async def next_event(self, timeout: Optional[float]) -> object:
         h = self.h11
@@ -82,10 +100,14 @@ class _Connection:
     def finish(self) -> bool:
         """After a complete response: ready for the next request (else close it)."""
         h = self.h11
-        if h.our_state is h11.DONE and h.their_state is h11.DONE:
-            h.start_next_cycle()
-            return True
-        return False
+        if h.our_state is not h11.DONE or h.their_state is not h11.DONE:
+            return False
+        if h.trailing_data[0]:
+            # Bytes after the end of the response (a body longer than its Content-Length):
+            # they would be read as the answer to the next request on this connection.
+            return False
+        h.start_next_cycle()
+        return True
 
 
 class _Pool:
@@ -159,13 +181,14 @@ class _Pool:
             if len(self._all) + self._connecting < self._max or self._evict_other_idle():
                 self._connecting += 1
                 try:
-                    scheme, host, port = origin
+                    scheme, host, port, sni = origin
                     socket = await connect(
                         host,
                         port,
                         ssl_context=self._ssl_context if scheme == b"https" else None,
                         timeout=clamp(timeouts.get("connect")),
                         local_address=self._local_address,
+                        server_hostname=sni,
                     )
                 except BaseException:
                     self._wake_one()
@@ -307,8 +330,18 @@ class AsyncHTTP11Transport(httpx.AsyncBaseTransport):
         scheme = url.raw_scheme
         if scheme not in (b"http", b"https"):
             raise httpx.UnsupportedProtocol(f"cannot send a request to a {url.scheme!r} URL")
-        timeouts = request.extensions.get("timeout", {})
-        origin = (scheme, url.host, url.port or (443 if scheme == b"https" else 80))
+        extensions = request.extensions
+        timeouts = extensions.get("timeout", {})
+        # The host as httpx encoded it (IDNA 2008, UTS #46): `url.host` is the Unicode form,
+        # which the resolver and ssl would encode the IDNA 2003 way (faß.example would
+        # become fass.example, another host).
+        host = url.raw_host.decode("ascii")
+        origin = (
+            scheme,
+            host,
+            url.port or (443 if scheme == b"https" else 80),
+            extensions.get("sni_hostname"),
+        )
         while True:
             conn, reused = await self._pool.acquire(origin, timeouts)
             received_before = conn.socket.received

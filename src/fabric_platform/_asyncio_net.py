@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from typing import List, Optional
+from typing import List, Optional, Tuple, cast
 
 import httpx
+
+from fabric_platform._asyncio_connect import open_socket
 
 __all__ = ["Socket", "connect", "wait_future"]
 
@@ -43,8 +45,7 @@ class _Protocol(asyncio.Protocol):
         self.drain: Optional[asyncio.Future[None]] = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's: not a subclass
 
     def data_received(self, data: bytes) -> None:
         self.chunks.append(data)
@@ -197,8 +198,18 @@ async def connect(
     ssl_context: Optional[ssl.SSLContext],
     timeout: Optional[float],
     local_address: Optional[str] = None,
+    server_hostname: Optional[str] = None,
 ) -> Socket:
     """Open a connection (TLS when ``ssl_context`` is given, verified against ``host``).
+
+    Args:
+        host: An ASCII host name (IDNA-encoded already) or an IP literal.
+        port: The TCP port.
+        ssl_context: TLS settings, or None for plain TCP.
+        timeout: Seconds for resolving, connecting and the TLS handshake together.
+        local_address: Local IP to bind to.
+        server_hostname: The name sent in TLS SNI and checked against the certificate
+            (default: ``host``).
 
     Raises:
         httpx.ConnectTimeout: Not connected (handshake included) within ``timeout``.
@@ -212,19 +223,35 @@ async def connect(
         ) from None
     try:
         transport, protocol = await asyncio.wait_for(
-            loop.create_connection(
-                lambda: _Protocol(loop),
-                host,
-                port,
-                ssl=ssl_context,
-                server_hostname=host if ssl_context is not None else None,
-                local_addr=(local_address, 0) if local_address else None,
-            ),
-            timeout,
+            _open(loop, host, port, ssl_context, server_hostname or host, local_address), timeout
         )
     except asyncio.TimeoutError:
         raise httpx.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
     except (OSError, ssl.SSLError) as exc:
         raise httpx.ConnectError(f"could not connect to {host}:{port}: {exc}") from exc
-    assert isinstance(transport, asyncio.Transport) and isinstance(protocol, _Protocol)
     return Socket(loop, protocol, transport)
+
+
+async def _open(
+    loop: asyncio.AbstractEventLoop,
+    host: str,
+    port: int,
+    ssl_context: Optional[ssl.SSLContext],
+    server_hostname: str,
+    local_address: Optional[str],
+) -> Tuple[asyncio.Transport, _Protocol]:
+    sock = await open_socket(loop, host, port, local_address=local_address)
+    protocol = _Protocol(loop)
+    try:
+        # Not an isinstance check on the transport: uvloop's are not asyncio.Transport
+        # subclasses, though they provide the same methods.
+        transport, _ = await loop.create_connection(
+            lambda: protocol,
+            sock=sock,
+            ssl=ssl_context,
+            server_hostname=server_hostname if ssl_context is not None else None,
+        )
+    except BaseException:
+        sock.close()
+        raise
+    return transport, protocol

@@ -1,0 +1,111 @@
+"""Helpers for the deployment tests: scripted loopback servers and a patched resolver."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import socket
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Tuple
+
+__all__ = ["blackhole", "patched_resolver", "raw_server", "run"]
+
+Answer = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+def run(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
+    """Run an async test body with ``asyncio.run``, on whatever loop the policy makes
+    (asyncio's, or uvloop's under ``FABRIC_TEST_LOOP=uvloop``)."""
+
+    @functools.wraps(test)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(asyncio.wait_for(test(*args, **kwargs), 30))
+
+    return wrapper
+
+
+class RawServer:
+    """A loopback server answering each connection with ``answer``; counts connections."""
+
+    def __init__(self, answer: Answer) -> None:
+        self.answer = answer
+        self.connections = 0
+        self.port = 0
+        self.writers: List[asyncio.StreamWriter] = []
+        self.tasks: List[Any] = []
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self.writers.append(writer)
+        self.tasks.append(asyncio.current_task())
+        try:
+            await self.answer(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+
+@contextlib.asynccontextmanager
+async def raw_server(answer: Answer, **tls: Any) -> AsyncIterator[RawServer]:
+    state = RawServer(answer)
+    server = await asyncio.start_server(state.serve, "127.0.0.1", 0, **tls)
+    state.port = server.sockets[0].getsockname()[1]
+    try:
+        yield state
+    finally:
+        server.close()
+        # End the handlers by closing their connections (a handler cancelled at loop
+        # shutdown makes asyncio log an error on some versions).
+        for writer in state.writers:
+            writer.close()
+        await asyncio.wait_for(asyncio.gather(*state.tasks, return_exceptions=True), 10)
+        await server.wait_closed()
+
+
+async def read_head(reader: asyncio.StreamReader) -> bytes:
+    """The request head (the tests' requests have no body), or b"" at EOF."""
+    try:
+        return await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError:
+        return b""
+
+
+@contextlib.contextmanager
+def blackhole() -> Any:
+    """A loopback port that never answers a SYN: a listener with a full accept queue
+    (Linux drops SYNs then), as a blackholed route behaves. Yields the port."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    filler = socket.create_connection(listener.getsockname())  # fills the queue of one
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        filler.close()
+        listener.close()
+
+
+@contextlib.contextmanager
+def patched_resolver(loop: asyncio.AbstractEventLoop, table: Dict[str, List[Tuple[str, int]]]) -> Any:
+    """Make ``loop.getaddrinfo`` answer names in ``table`` (each: its (ip, port) list, in
+    order); other names resolve as usual. Like a real resolver it is given the name as the
+    caller passed it and encodes a Unicode name with Python's IDNA 2003 codec."""
+    real = loop.getaddrinfo
+
+    async def getaddrinfo(host: Any, port: Any, **kwargs: Any) -> List[Tuple[Any, ...]]:
+        name = host.encode("idna").decode("ascii") if isinstance(host, str) else host.decode("ascii")
+        if name in table:
+            return [
+                (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", address)
+                for address in table[name]
+            ]
+        return await real(host, port, **kwargs)
+
+    loop.getaddrinfo = getaddrinfo  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del loop.getaddrinfo  # type: ignore[method-assign]
