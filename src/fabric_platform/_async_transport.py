@@ -73,7 +73,6 @@ class AsyncTransport(BaseTransport):
         client = self._handle.client
         if not isinstance(client, httpx.AsyncClient):
             raise TypeError(f"AsyncTransport needs an httpx.AsyncClient, got {type(client).__name__}")
-        self._http = client
 
     @staticmethod
     def _create_http_client(config: ClientConfig) -> httpx.AsyncClient:
@@ -192,7 +191,7 @@ class AsyncTransport(BaseTransport):
         return gate
 
     async def _run(self, call: Call) -> httpx.Response:
-        client = self._http
+        client: httpx.AsyncClient = self._handle.client  # type: ignore[assignment]  # (replaced in a forked child)
         gate = self._gate()
         while True:
             auth = self._ready_credentials(call)

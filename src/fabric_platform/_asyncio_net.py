@@ -19,6 +19,7 @@ from typing import List, Optional, Tuple, cast
 
 import httpx
 
+from fabric_platform import _fork
 from fabric_platform._asyncio_connect import open_socket
 
 __all__ = ["Socket", "connect", "wait_future"]
@@ -114,7 +115,7 @@ async def wait_future(
 class Socket:
     """One TCP (or TLS) connection: reads, writes, and whether the peer has gone."""
 
-    __slots__ = ("_loop", "_protocol", "_transport")
+    __slots__ = ("__weakref__", "_loop", "_protocol", "_transport")
 
     def __init__(
         self, loop: asyncio.AbstractEventLoop, protocol: _Protocol, transport: asyncio.Transport
@@ -122,6 +123,12 @@ class Socket:
         self._loop = loop
         self._protocol = protocol
         self._transport = transport
+        _fork.track_socket(self)
+
+    def fork_fileno(self) -> Optional[int]:
+        """The descriptor, for releasing it in a forked child (see ``_fork``)."""
+        sock = self._transport.get_extra_info("socket")
+        return None if sock is None else int(sock.fileno())
 
     async def read(self, max_bytes: int, timeout: Optional[float]) -> bytes:
         """Up to ``max_bytes`` bytes; ``b""`` once the peer has closed.

@@ -14,14 +14,25 @@ from typing import Any, Iterable, Optional, Union
 import httpcore
 import httpx
 
+from fabric_platform import _fork
 from fabric_platform._deadline_io import clamp
 
 __all__ = ["wrap_pools"]
 
 
+def _fileno(stream: Any) -> Optional[int]:
+    # The descriptor under an httpcore stream, through its public get_extra_info.
+    sock = stream.get_extra_info("socket")
+    return None if sock is None else int(sock.fileno())
+
+
 class _Stream(httpcore.NetworkStream):
     def __init__(self, inner: httpcore.NetworkStream) -> None:
         self._inner = inner
+        _fork.track_socket(self)
+
+    def fork_fileno(self) -> Optional[int]:
+        return _fileno(self._inner)
 
     def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
         return self._inner.read(max_bytes, clamp(timeout))
@@ -71,6 +82,10 @@ class _Backend(httpcore.NetworkBackend):
 class _AsyncStream(httpcore.AsyncNetworkStream):
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
         self._inner = inner
+        _fork.track_socket(self)
+
+    def fork_fileno(self) -> Optional[int]:
+        return _fileno(self._inner)
 
     async def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
         return await self._inner.read(max_bytes, clamp(timeout))

@@ -13,6 +13,7 @@ with headers merged once and cached; everything else takes the general path.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar, Union
@@ -89,7 +90,12 @@ class BaseTransport(Outcomes):
             # A caller's client ("bring your own") is never closed by us; else we make one.
             owned = http_client is None
             client = self._create_http_client(config) if http_client is None else http_client
-            handle = ClientHandle(client, owned=owned, max_in_flight=max_in_flight)
+            handle = ClientHandle(
+                client,
+                owned=owned,
+                max_in_flight=max_in_flight,
+                factory=functools.partial(self._create_http_client, config),
+            )
         self.tokens = tokens if tokens is not None else TokenStore.from_config(config)
         self._handle = handle
         self._clock = clock

@@ -64,7 +64,6 @@ class SyncTransport(BaseTransport):
         client = self._handle.client
         if not isinstance(client, httpx.Client):
             raise TypeError(f"SyncTransport needs an httpx.Client, got {type(client).__name__}")
-        self._http = client
 
     @staticmethod
     def _create_http_client(config: ClientConfig) -> httpx.Client:
@@ -197,7 +196,7 @@ class SyncTransport(BaseTransport):
 
     def _run(self, call: Call) -> httpx.Response:
         # The attempt loop. Returns a 2xx response: read (and released) unless call.stream.
-        client = self._http
+        client: httpx.Client = self._handle.client  # type: ignore[assignment]  # (replaced in a forked child)
         deadline = call.deadline
         while True:
             auth = self._ready_credentials(call)
