@@ -9,9 +9,12 @@ concurrent calls then ran at a quarter of the speed of the same calls made one b
 write the request, let h11 parse the answer, put the connection back.
 
 What it covers: HTTP/1.1 over TCP and TLS on an asyncio event loop — everything the SDK's
-own async client sends (the SDK runs on asyncio). Proxies from the environment never reach
-this class: httpx mounts its own transports for them. Message framing, header validation
-and keep-alive rules are h11's; errors are httpx's, as from its default transport.
+own async client sends (the SDK runs on asyncio, or uvloop). Requests through a proxy
+never reach this class: the client mounts httpx's own transports for the proxies the
+environment names (``_proxies``). Message framing, header validation and keep-alive rules
+are h11's; errors are httpx's, as from its default transport. Connecting (Happy Eyeballs
+over every resolved address, IDNA 2008 names, ``sni_hostname``) is in ``_asyncio_connect``
+and ``_asyncio_net``.
 """
 
 from __future__ import annotations

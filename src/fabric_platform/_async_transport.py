@@ -77,11 +77,18 @@ class AsyncTransport(BaseTransport):
     @staticmethod
     def _create_http_client(config: ClientConfig) -> httpx.AsyncClient:
         # The SDK's own HTTP/1.1 transport (see _aio_http: httpx's default async transport
-        # costs twice the CPU per request); proxies from the environment still get httpx's.
+        # costs twice the CPU per request); requests through a proxy from the environment
+        # get httpx's (mounted here: httpx does not read the environment when given a
+        # transport).
         from fabric_platform._aio_http import AsyncHTTP11Transport
+        from fabric_platform._proxies import environment_mounts
+
+        def proxied(url: str) -> httpx.AsyncBaseTransport:
+            return httpx.AsyncHTTPTransport(proxy=httpx.Proxy(url), limits=DEFAULT_LIMITS)
 
         client = httpx.AsyncClient(
             transport=AsyncHTTP11Transport(limits=DEFAULT_LIMITS),
+            mounts=environment_mounts(proxied),
             timeout=config.timeout,
             limits=DEFAULT_LIMITS,
             follow_redirects=False,
