@@ -29,7 +29,7 @@ def local() -> Iterator[LocalFabric]:
 
 @pytest.fixture()
 def proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[CountingProxy]:
-    for name in VARIABLES + ["REQUEST_METHOD"]:
+    for name in [*VARIABLES, "REQUEST_METHOD"]:
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
     with CountingProxy() as server:
@@ -59,7 +59,9 @@ def test_http_urls_go_through_the_proxy(
     assert proxy.tunnels == []
 
 
-def test_no_proxy_sends_directly(local: LocalFabric, proxy: CountingProxy, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_proxy_sends_directly(
+    local: LocalFabric, proxy: CountingProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HTTP_PROXY", proxy.url)
     monkeypatch.setenv("NO_PROXY", f"example.com, {urlsplit(local.base_url).hostname}")
     results = both_clients(local.base_url, local.api_key)
@@ -91,7 +93,11 @@ def test_https_urls_tunnel_through_the_proxy_with_connect(
 def test_environment_mounts_follow_the_no_proxy_rules() -> None:
     mounts = environment_mounts(
         lambda url: url,
-        {"http": "proxy:3128", "https": "http://p:1", "no": "10.0.0.0/8, ::1, localhost, .corp.example, https://x.test"},
+        {
+            "http": "proxy:3128",
+            "https": "http://p:1",
+            "no": "10.0.0.0/8, ::1, localhost, .corp.example, https://x.test",
+        },
     )
     assert mounts == {
         "http://": "http://proxy:3128",
