@@ -38,6 +38,8 @@ _READ_SIZE = 64 * 1024
 # The largest response head accepted while it arrives (h11's own default is 16 KiB; httpcore
 # allows this much, and real servers with many cookies or long CSP headers come close).
 _MAX_HEAD = 100 * 1024
+# A large body goes to the socket this much at a time (see _Connection._write).
+_WRITE_SLICE = 256 * 1024
 # Safe to send again when a reused keep-alive connection turns out dead before any answer.
 _REPLAYABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # (scheme, ASCII host, port, TLS server name): connections are reused only within one.
@@ -81,8 +83,12 @@ class _Connection:
             await self.socket.write(b"".join(pieces), clamp(timeout))
             return
         for piece in pieces:
-            if piece:
-                await self.socket.write(piece, clamp(timeout))
+            # In slices: what the socket does not take at once, asyncio copies into its
+            # buffer (a bytearray, before Python 3.12), and waiting for it to drain between
+            # slices keeps that copy to one slice.
+            view = memoryview(piece)
+            for offset in range(0, len(view), _WRITE_SLICE):
+                await self.socket.write(view[offset : offset + _WRITE_SLICE], clamp(timeout))
 
     async def next_event(self, timeout: Optional[float]) -> object:
         h = self.h11

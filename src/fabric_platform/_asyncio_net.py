@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from typing import List, Optional, Tuple, cast
+from typing import List, Optional, Tuple, Union, cast
 
 import httpx
 
@@ -158,7 +158,7 @@ class Socket:
             raise httpx.ReadError(str(lost) or type(lost).__name__)
         return b""
 
-    async def write(self, data: bytes, timeout: Optional[float]) -> None:
+    async def write(self, data: Union[bytes, memoryview], timeout: Optional[float]) -> None:
         """Send ``data``, waiting only while the kernel's buffer is full.
 
         Raises:

@@ -49,9 +49,11 @@ class RawServer:
 
 
 @contextlib.asynccontextmanager
-async def raw_server(answer: Answer, **tls: Any) -> AsyncIterator[RawServer]:
+async def raw_server(
+    answer: Answer, host: str = "127.0.0.1", port: int = 0, **tls: Any
+) -> AsyncIterator[RawServer]:
     state = RawServer(answer)
-    server = await asyncio.start_server(state.serve, "127.0.0.1", 0, **tls)
+    server = await asyncio.start_server(state.serve, host, port, **tls)
     state.port = server.sockets[0].getsockname()[1]
     try:
         yield state
@@ -74,15 +76,15 @@ async def read_head(reader: asyncio.StreamReader) -> bytes:
 
 
 @contextlib.contextmanager
-def blackhole() -> Any:
-    """A loopback port that never answers a SYN: a listener with a full accept queue
-    (Linux drops SYNs then), as a blackholed route behaves. Yields the port."""
+def blackhole(host: str, port: int) -> Any:
+    """A loopback address that never answers a SYN: a listener with a full accept queue
+    (Linux drops SYNs then), as a blackholed route behaves."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
+    listener.bind((host, port))
     listener.listen(0)
     filler = socket.create_connection(listener.getsockname())  # fills the queue of one
     try:
-        yield listener.getsockname()[1]
+        yield
     finally:
         filler.close()
         listener.close()
@@ -109,3 +111,53 @@ def patched_resolver(loop: asyncio.AbstractEventLoop, table: Dict[str, List[Tupl
         yield
     finally:
         del loop.getaddrinfo  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def sink_server() -> Any:
+    """A keep-alive HTTP server in a thread that reads request bodies into one fixed buffer
+    (so that it allocates nothing per byte: the test can trace the client's memory) and
+    answers each with ``ok``. Yields its base URL."""
+    import threading
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    view = memoryview(bytearray(1024 * 1024))
+
+    def serve(conn: socket.socket) -> None:
+        while True:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                n = conn.recv_into(view)
+                if not n:
+                    return
+                head += bytes(view[:n])
+            header, _, rest = head.partition(b"\r\n\r\n")
+            lengths = [line for line in header.split(b"\r\n") if line.lower().startswith(b"content-length:")]
+            left = (int(lengths[0].split(b":", 1)[1]) if lengths else 0) - len(rest)
+            while left > 0:
+                n = conn.recv_into(view, min(left, len(view)))
+                if not n:
+                    return
+                left -= n
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn, contextlib.suppress(OSError):
+                serve(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    finally:
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)
+        listener.close()
+        thread.join(10)
