@@ -339,16 +339,13 @@ class BaseTransport(Outcomes):
         # own headers empties the cache. httpx.Request copies the Headers it is given, so a
         # cached object is never modified.
         headers = client.headers
-        # httpx keeps a header list it changes in place; compare a copy of it (C-level list
-        # equality), or the public `.raw` list if a future httpx stores headers otherwise.
-        try:
-            client_headers: List[Any] = headers._list
-        except AttributeError:  # pragma: no cover - depends on the httpx version
-            client_headers = headers.raw
+        # The client's headers as httpx's public `.raw` list (a few pairs, compared at C
+        # level): a change made in place (`client.headers["X"] = ...`) shows up here too.
+        client_headers: List[Any] = headers.raw
         cache = self._header_cache
         if client_headers != self._header_cache_client:
             cache.clear()
-            self._header_cache_client = list(client_headers)
+            self._header_cache_client = client_headers
         key = call.header_key
         if key is not None:
             hit = cache.get(key)
