@@ -13,12 +13,13 @@ PYTEST_FLAGS ?= -q -p no:cacheprovider
 LINT_DIRS := $(wildcard src tests codegen examples bench)
 
 .PHONY: help setup demo test test-all generate check-drift lint typecheck validate-spec unit integration \
-        import-check-39 bench bench-smoke reliability clean
+        import-check-39 bench bench-smoke reliability clean test-matrix matrix-oldest matrix-newest matrix-uvloop
 
 help:
 	@echo "make demo        start the local Fabric emulator and run the examples end to end"
 	@echo "make test        lint, types, spec validation, spec drift, tests, 3.9 import check"
 	@echo "make test-all    the test suite on Python 3.9, 3.10, 3.12 and 3.13 (pyenv)"
+	@echo "make test-matrix the suite on 3.9 with the oldest dependencies allowed, on 3.13 with the newest, async suite on uvloop"
 	@echo "make generate    regenerate generated/ from spec/openapi.yaml and the sync twins of async sources"
 	@echo "make check-drift fail when generated/ is stale"
 	@echo "make bench       benchmarks -> BENCHMARKS.md"
@@ -82,6 +83,40 @@ test-all: $(STAMP)
 	  echo "== Python $$v"; .venv-test-$$v/bin/python -m pytest $(PYTEST_FLAGS) tests || exit 1; \
 	done
 	$(PY) -m pytest $(PYTEST_FLAGS) tests
+
+# The promises of pyproject.toml, proven: (a) the suite on Python 3.9 with the oldest version
+# of every core dependency (ci/oldest-constraints.txt, checked after installing), (b) the
+# suite on Python 3.13 with the newest of everything, (c) the async tests on uvloop.
+PY313 ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.13*/bin/python3.13) $(shell command -v python3.13))
+UVLOOP_TESTS := tests/deployment tests/reliability tests/integration/test_async_http11_transport.py \
+	tests/integration/test_sdk_pipeline.py tests/integration/test_sdk_downloads.py \
+	tests/integration/test_sdk_stream_reconnect.py tests/integration/test_sdk_wait_for_run.py \
+	tests/integration/test_seed_conformance.py tests/integration/test_emulator_basics.py
+
+test-matrix: $(STAMP)
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory matrix-oldest && $(MAKE) --no-print-directory matrix-newest && \
+	$(MAKE) --no-print-directory matrix-uvloop || exit 1; \
+	echo "test-matrix: all three legs passed in $$(( $$(date +%s) - start )) s"
+
+matrix-oldest:
+	@test -n "$(PY39)" || { echo "matrix-oldest: no Python 3.9 found (set PY39=...)"; exit 1; }
+	@test -x .venv-oldest-3.9/bin/python || $(PY39) -m venv .venv-oldest-3.9
+	.venv-oldest-3.9/bin/python -m pip install -q -c ci/oldest-constraints.txt -e '.[dev,emulator]'
+	.venv-oldest-3.9/bin/python ci/check_versions.py ci/oldest-constraints.txt
+	@echo "== Python 3.9, oldest dependencies"
+	.venv-oldest-3.9/bin/python -m pytest $(PYTEST_FLAGS) tests
+
+matrix-newest:
+	@test -n "$(PY313)" || { echo "matrix-newest: no Python 3.13 found (set PY313=...)"; exit 1; }
+	@test -x .venv-test-3.13/bin/python || $(PY313) -m venv .venv-test-3.13
+	.venv-test-3.13/bin/python -m pip install -q --upgrade --upgrade-strategy eager -e '.[dev,emulator,codegen]'
+	@echo "== Python 3.13, newest dependencies"
+	.venv-test-3.13/bin/python -m pytest $(PYTEST_FLAGS) tests
+
+matrix-uvloop: $(STAMP)
+	@echo "== the async tests on uvloop"
+	FABRIC_TEST_LOOP=uvloop $(PY) -m pytest $(PYTEST_FLAGS) $(UVLOOP_TESTS)
 
 bench: $(STAMP)
 	$(PY) bench/run.py
