@@ -158,3 +158,24 @@ def test_connect_outside_an_asyncio_loop_says_so() -> None:
     coro = connect("127.0.0.1", 1, ssl_context=None, timeout=1.0)
     with pytest.raises(RuntimeError, match="runs on asyncio"):
         coro.send(None)
+
+
+def test_addresses_alternate_between_families_starting_with_the_first() -> None:
+    from fabric_platform._asyncio_connect import _interleave
+
+    v6, v4 = socket.AF_INET6, socket.AF_INET
+    infos = [
+        (v6, socket.SOCK_STREAM, 6, "", ("::1", 80, 0, 0)),
+        (v6, socket.SOCK_STREAM, 6, "", ("::2", 80, 0, 0)),
+        (v6, socket.SOCK_STREAM, 6, "", ("::1", 80, 0, 0)),  # a duplicate
+        (v4, socket.SOCK_STREAM, 6, "", ("10.0.0.1", 80)),
+        (v4, socket.SOCK_STREAM, 6, "", ("10.0.0.2", 80)),
+        (v4, socket.SOCK_STREAM, 6, "", ("10.0.0.3", 80)),
+    ]
+    assert [address[1][0] for address in _interleave(infos)] == [
+        "::1",
+        "10.0.0.1",
+        "::2",
+        "10.0.0.2",
+        "10.0.0.3",
+    ]
