@@ -12,61 +12,27 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 import tracemalloc
 from typing import Dict, List
 
-from _common import Row, Summary, command, log, python, ratios
+from _common import ROOT, Row, Summary, command, log, python, ratios
 
 MIB = 1024 * 1024
 
 
-def _serve(conn: socket.socket, view: memoryview) -> None:
-    # Keep-alive: answer each request once its body (Content-Length) has arrived.
-    pending = b""
-    while True:
-        while b"\r\n\r\n" not in pending:
-            n = conn.recv_into(view)
-            if not n:
-                return
-            pending += bytes(view[:n])
-        header, _, rest = pending.partition(b"\r\n\r\n")
-        length = 0
-        for line in header.split(b"\r\n"):
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":", 1)[1])
-        left = length - len(rest)
-        pending = b""
-        while left > 0:
-            n = conn.recv_into(view, min(left, len(view)))
-            if not n:
-                return
-            left -= n
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-
-
-def _sink(listener: socket.socket) -> None:
-    view = memoryview(bytearray(1024 * 1024))
-    while True:
-        try:
-            conn, _ = listener.accept()
-        except OSError:
-            return
-        with conn:
-            _serve(conn, view)
-
-
 def child(kind: str, size_mib: int) -> None:
+    sys.path.insert(0, ROOT)
+    from tests.deployment._support import sink_server  # the sink of the upload test
+
+    with sink_server() as base:
+        print(json.dumps({"peak_mib": asyncio.run(_upload(kind, f"{base}upload", size_mib))}))
+
+
+async def _upload(kind: str, url: str, size_mib: int) -> float:
     import httpx
 
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    threading.Thread(target=_sink, args=(listener,), daemon=True).start()
-    url = f"http://127.0.0.1:{listener.getsockname()[1]}/upload"
     body = os.urandom(size_mib * MIB)
     if kind == "sdk":
         from fabric_platform._aio_http import AsyncHTTP11Transport
@@ -75,18 +41,15 @@ def child(kind: str, size_mib: int) -> None:
     else:
         transport = httpx.AsyncHTTPTransport()
 
-    async def main() -> float:
-        async with httpx.AsyncClient(transport=transport, timeout=60.0) as client:
-            await client.get(url.replace("/upload", "/warm"))
-            tracemalloc.start()
-            start = tracemalloc.get_traced_memory()[0]
-            response = await client.post(url, content=body)
-            peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
-            assert response.text == "ok"
-            return (peak - start) / MIB
-
-    print(json.dumps({"peak_mib": asyncio.run(main())}))
+    async with httpx.AsyncClient(transport=transport, timeout=60.0) as client:
+        await client.get(url.replace("/upload", "/warm"))
+        tracemalloc.start()
+        start = tracemalloc.get_traced_memory()[0]
+        response = await client.post(url, content=body)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert response.text == "ok"
+        return (peak - start) / MIB
 
 
 def _measure(kind: str, size_mib: int) -> float:

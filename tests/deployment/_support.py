@@ -8,7 +8,23 @@ import functools
 import socket
 from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Tuple
 
-__all__ = ["blackhole", "patched_resolver", "raw_server", "run"]
+import httpx
+
+from fabric_platform._aio_http import AsyncHTTP11Transport
+
+__all__ = [
+    "OK",
+    "answer_ok",
+    "blackhole",
+    "client",
+    "patched_resolver",
+    "raw_server",
+    "read_head",
+    "run",
+    "sink_server",
+]
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
 Answer = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -65,6 +81,19 @@ async def raw_server(
             writer.close()
         await asyncio.wait_for(asyncio.gather(*state.tasks, return_exceptions=True), 10)
         await server.wait_closed()
+
+
+def client(**kwargs: Any) -> httpx.AsyncClient:
+    """An httpx client on the SDK's async transport (``kwargs`` for the transport)."""
+    timeout = kwargs.pop("timeout", 5.0)
+    return httpx.AsyncClient(transport=AsyncHTTP11Transport(**kwargs), timeout=timeout)
+
+
+async def answer_ok(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Answer every request on the connection with ``ok``."""
+    while await read_head(reader):
+        writer.write(OK)
+        await writer.drain()
 
 
 async def read_head(reader: asyncio.StreamReader) -> bytes:

@@ -12,20 +12,16 @@ import pytest
 
 from fabric_platform._aio_http import AsyncHTTP11Transport
 from fabric_platform._asyncio_net import connect
-from tests.deployment._support import blackhole, patched_resolver, raw_server, read_head, run
-
-OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
-
-
-def client(**kwargs: Any) -> httpx.AsyncClient:
-    timeout = kwargs.pop("timeout", 5.0)
-    return httpx.AsyncClient(transport=AsyncHTTP11Transport(**kwargs), timeout=timeout)
-
-
-async def answer_ok(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    while await read_head(reader):
-        writer.write(OK)
-        await writer.drain()
+from tests.deployment._support import (
+    OK,
+    answer_ok,
+    blackhole,
+    client,
+    patched_resolver,
+    raw_server,
+    read_head,
+    run,
+)
 
 
 @run
