@@ -130,4 +130,4 @@ reliability: $(STAMP)
 		$(PY) -m pytest $(PYTEST_FLAGS) tests/reliability
 
 clean:
-	rm -rf $(VENV) .venv-3.* dist build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-3.* .venv-oldest-3.* dist build .pytest_cache .mypy_cache .ruff_cache

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import stat
 import threading
 import time
 import traceback
@@ -19,7 +20,7 @@ from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 
-from fabric_platform import AsyncFabricClient, FabricClient
+from fabric_platform import AsyncFabricClient, FabricClient, _fork
 from fabric_platform.testing import LocalFabric
 
 CHILDREN = 4
@@ -161,15 +162,25 @@ def test_token_and_configuration_carry_over_to_the_child(local: LocalFabric, run
         parent_http = client._transport.http_client
 
         def child(index: int) -> Dict[str, Any]:
+            # The inherited sockets now point at /dev/null in this process (not shut down).
+            inherited = [sock for group in _fork._abandoned if isinstance(group, list) for sock in group]
+            open_fds = [fd for fd in (sock.fork_fileno() for sock in inherited) if fd is not None and fd >= 0]
+            released = [stat.S_ISCHR(os.fstat(fd).st_mode) for fd in open_fds]
             me = client.get_me()
             return {
                 "authenticated": me["authenticated"],
                 "headers": dict(client._config.default_headers),
                 "fresh_pool": client._transport.http_client is not parent_http,
+                "released": bool(released) and all(released),
             }
 
         (report, *_) = collect(fork_children(child))
-    assert report == {"authenticated": True, "headers": {"X-Team": "fork"}, "fresh_pool": True}
+    assert report == {
+        "authenticated": True,
+        "headers": {"X-Team": "fork"},
+        "fresh_pool": True,
+        "released": True,
+    }
 
 
 def test_forked_children_of_an_async_client_get_their_own_connections(
