@@ -177,3 +177,13 @@ def test_without_the_emulator_extra_the_fixtures_say_what_to_install(project: py
     result.stdout.fnmatch_lines(
         ["*needs the 'emulator' extra (missing: uvicorn)*fabric-platform[[]emulator[]]*"]
     )
+
+
+def test_the_readme_example_passes(project: pytest.Pytester) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### pytest fixtures") :]
+    start = section.index("```python\n") + len("```python\n")
+    code = section[start : section.index("\n```", start)]
+    assert len([line for line in code.splitlines() if line.strip()]) <= 10
+    project.makepyfile(test_readme=code)
+    project.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
