@@ -8,3 +8,6 @@ import sys
 collect_ignore = (
     [] if sys.version_info >= (3, 11) else ["unit/test_codegen.py", "integration/test_schemathesis.py"]
 )
+# tests/typing is for type checkers and its user project runs on the installed wheel alone
+# (tests/typing/run.py, `make typecheck-users`).
+collect_ignore.append("typing")
