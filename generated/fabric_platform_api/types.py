@@ -97,6 +97,29 @@ __all__ = [
     "EventKind",
 ]
 
+EventKind = Literal[
+    "workflow.run.created",
+    "workflow.run.started",
+    "workflow.run.progress",
+    "workflow.run.waiting",
+    "workflow.run.paused",
+    "workflow.run.resumed",
+    "workflow.run.completed",
+    "workflow.run.failed",
+    "workflow.run.cancelled",
+    "workflow.node.started",
+    "workflow.node.completed",
+    "workflow.node.failed",
+    "workflow.node.waiting",
+    "job.created",
+    "job.started",
+    "job.completed",
+    "job.failed",
+    "schedule.triggered",
+    "webhook.delivery.failed",
+]
+"""`Event.kind`: every value the spec allows."""
+
 
 class AdminUser(TypedDict):
     """A user account as seen by platform administrators."""
@@ -326,27 +349,7 @@ class Event(TypedDict):
 
     id: str
     """Stream position (SSE `id`); not a UUID."""
-    kind: Literal[
-        "workflow.run.created",
-        "workflow.run.started",
-        "workflow.run.progress",
-        "workflow.run.waiting",
-        "workflow.run.paused",
-        "workflow.run.resumed",
-        "workflow.run.completed",
-        "workflow.run.failed",
-        "workflow.run.cancelled",
-        "workflow.node.started",
-        "workflow.node.completed",
-        "workflow.node.failed",
-        "workflow.node.waiting",
-        "job.created",
-        "job.started",
-        "job.completed",
-        "job.failed",
-        "schedule.triggered",
-        "webhook.delivery.failed",
-    ]
+    kind: EventKind
     organization_id: str
     run_id: NotRequired[Optional[str]]
     job_id: NotRequired[Optional[str]]
@@ -1066,29 +1069,6 @@ class WorkflowSchemas(TypedDict):
     warnings: List[str]
     """Type-coverage warnings."""
 
-
-EventKind = Literal[
-    "workflow.run.created",
-    "workflow.run.started",
-    "workflow.run.progress",
-    "workflow.run.waiting",
-    "workflow.run.paused",
-    "workflow.run.resumed",
-    "workflow.run.completed",
-    "workflow.run.failed",
-    "workflow.run.cancelled",
-    "workflow.node.started",
-    "workflow.node.completed",
-    "workflow.node.failed",
-    "workflow.node.waiting",
-    "job.created",
-    "job.started",
-    "job.completed",
-    "job.failed",
-    "schedule.triggered",
-    "webhook.delivery.failed",
-]
-"""`Event.kind`: every value the spec allows."""
 
 # The items of the event streams. For type checkers, a ServerSentEvent whose mapping view
 # (the JSON payload) has the fields of the stream's schema; at runtime the very class the
