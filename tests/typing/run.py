@@ -9,7 +9,9 @@ folder, so what is checked is what a user gets from ``pip install``:
 1. the surface files pass ``mypy --strict`` and pyright in strict mode, unused ignores being
    errors for both (so each rejected line is still rejected);
 2. ``known_bad.py`` fails under each checker, on exactly its ``# wrong`` lines;
-3. ``user_project/test_x.py``, alone in a folder, passes under pytest with the plugin's fixtures.
+3. the documentation's snippets (seed_as_code.py) type-check under both, except for the few
+   lines that index what the spec says may be null;
+4. ``user_project/test_x.py``, alone in a folder, passes under pytest with the plugin's fixtures.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ from pathlib import Path
 from typing import List, Set, Tuple
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import seed_as_code  # noqa: E402
+
 ROOT = HERE.parents[1]
 SURFACE = ["sync_surface.py", "async_surface.py", "testing_surface.py", "user_project/test_x.py"]
 MYPY_INI = """\
@@ -135,7 +141,26 @@ def main() -> int:
         if not ok:
             failures.append("pyright on known_bad.py:\n" + out)
 
-        # 3. A user project with nothing but tests/test_x.py.
+        # 3. The documentation's snippets, as written.
+        expected = seed_as_code.write(work / "seed_as_code.py")
+        code, out = _mypy(python, work, ["seed_as_code.py"])
+        found = _mypy_lines(out, "seed_as_code.py")
+        ok = found == expected
+        print(
+            f"mypy --strict on the seed's snippets: errors on {sorted(found)} (expected {sorted(expected)}): {'ok' if ok else 'FAILED'}"
+        )
+        if not ok:
+            failures.append("mypy on the seed's snippets:\n" + out)
+        code, out = _pyright(python, work, ["seed_as_code.py"])
+        found = _pyright_lines(out)
+        ok = found == expected
+        print(
+            f"pyright strict on the seed's snippets: errors on {sorted(found)} (expected {sorted(expected)}): {'ok' if ok else 'FAILED'}"
+        )
+        if not ok:
+            failures.append("pyright on the seed's snippets:\n" + out)
+
+        # 4. A user project with nothing but tests/test_x.py.
         project = work / "project"
         (project / "tests").mkdir(parents=True)
         shutil.copy(HERE / "user_project" / "test_x.py", project / "tests" / "test_x.py")
