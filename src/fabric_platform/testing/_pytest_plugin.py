@@ -32,7 +32,7 @@ import uuid
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional, Tuple
 
 import pytest
 
@@ -144,17 +144,30 @@ def _client(server: LocalFabric, tokens: Optional[Dict[str, Any]], organization_
 
 
 @pytest.fixture()
-def fabric_account(local_fabric: LocalFabric) -> Iterator[FabricAccount]:
-    """A new user, owner of a new organization, both made for this one test."""
+def _fabric_owner(local_fabric: LocalFabric) -> Iterator[Tuple[FabricAccount, FabricClient]]:
+    # The sign-up leaves the client signed in: it becomes the `fabric` fixture as it is.
     suffix = uuid.uuid4().hex[:12]
     email = f"test-{suffix}@example.com"
-    with _client(local_fabric, None, local_fabric.organization_id) as anonymous:
-        tokens = anonymous.signup(email, _PASSWORD)
-        org = anonymous.create_organization(slug=f"test-{suffix}", name=f"Test {suffix}")
-    local_fabric.reset_stats()  # a test's statistics are its own requests
-    yield FabricAccount(
-        email=email, password=_PASSWORD, user_id=str(tokens["user"]["id"]), organization_id=org["id"]
-    )
+    with _client(local_fabric, None, local_fabric.organization_id) as client:
+        tokens = client.signup(email, _PASSWORD)
+        org = client.create_organization(slug=f"test-{suffix}", name=f"Test {suffix}")
+        local_fabric.reset_stats()  # a test's statistics are its own requests
+        account = FabricAccount(
+            email=email, password=_PASSWORD, user_id=str(tokens["user"]["id"]), organization_id=org["id"]
+        )
+        yield account, client.with_options(organization_id=org["id"])
+
+
+@pytest.fixture()
+def fabric_account(_fabric_owner: Tuple[FabricAccount, FabricClient]) -> FabricAccount:
+    """A new user, owner of a new organization, both made for this one test."""
+    return _fabric_owner[0]
+
+
+@pytest.fixture()
+def fabric(_fabric_owner: Tuple[FabricAccount, FabricClient]) -> FabricClient:
+    """A FabricClient signed in as the test's own user, its organization the default."""
+    return _fabric_owner[1]
 
 
 def _sign_in(server: LocalFabric, account: FabricAccount) -> Dict[str, Any]:
@@ -162,15 +175,6 @@ def _sign_in(server: LocalFabric, account: FabricAccount) -> Dict[str, Any]:
         tokens: Dict[str, Any] = dict(anonymous.login(account.email, account.password))
     server.reset_stats()
     return tokens
-
-
-@pytest.fixture()
-def fabric(local_fabric: LocalFabric, fabric_account: FabricAccount) -> Iterator[FabricClient]:
-    """A FabricClient signed in as the test's own user, its organization the default."""
-    with _client(
-        local_fabric, _sign_in(local_fabric, fabric_account), fabric_account.organization_id
-    ) as client:
-        yield client
 
 
 @pytest.fixture()
