@@ -90,6 +90,25 @@ def _pyright_lines(out: str) -> Set[int]:
     return {d["range"]["start"]["line"] + 1 for d in report["generalDiagnostics"] if d["severity"] == "error"}
 
 
+def _errors_exactly_on(python: str, work: Path, name: str, lines: Set[int], what: str) -> List[str]:
+    """Both checkers report errors in ``name`` on exactly ``lines``; returns the failures."""
+    failures = []
+    for checker, run, parse in (
+        ("mypy --strict", _mypy, lambda out: _mypy_lines(out, name)),
+        ("pyright strict", _pyright, _pyright_lines),
+    ):
+        code, out = run(python, work, [name])
+        found = parse(out)
+        ok = found == lines and (code != 0) == bool(lines)
+        verdict = "ok" if ok else "FAILED"
+        print(
+            f"{checker} on {what} ({name}): errors on lines {sorted(found)}, expected {sorted(lines)}: {verdict}"
+        )
+        if not ok:
+            failures.append(f"{checker} on {name}:\n{out}")
+    return failures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -124,41 +143,11 @@ def main() -> int:
         # 2. Deliberate mistakes fail each checker, on their lines and nowhere else.
         source = (HERE / "known_bad.py").read_text(encoding="utf-8").splitlines()
         wrong = {i for i, line in enumerate(source, 1) if line.rstrip().endswith("# wrong")}
-        code, out = _mypy(python, work, ["known_bad.py"])
-        found = _mypy_lines(out, "known_bad.py")
-        ok = code != 0 and found == wrong
-        print(
-            f"mypy rejects known_bad.py on lines {sorted(found)} (expected {sorted(wrong)}): {'ok' if ok else 'FAILED'}"
-        )
-        if not ok:
-            failures.append("mypy on known_bad.py:\n" + out)
-        code, out = _pyright(python, work, ["known_bad.py"])
-        found = _pyright_lines(out)
-        ok = code != 0 and found == wrong
-        print(
-            f"pyright rejects known_bad.py on lines {sorted(found)} (expected {sorted(wrong)}): {'ok' if ok else 'FAILED'}"
-        )
-        if not ok:
-            failures.append("pyright on known_bad.py:\n" + out)
+        failures += _errors_exactly_on(python, work, "known_bad.py", wrong, "deliberate mistakes")
 
         # 3. The documentation's snippets, as written.
         expected = seed_as_code.write(work / "seed_as_code.py")
-        code, out = _mypy(python, work, ["seed_as_code.py"])
-        found = _mypy_lines(out, "seed_as_code.py")
-        ok = found == expected
-        print(
-            f"mypy --strict on the seed's snippets: errors on {sorted(found)} (expected {sorted(expected)}): {'ok' if ok else 'FAILED'}"
-        )
-        if not ok:
-            failures.append("mypy on the seed's snippets:\n" + out)
-        code, out = _pyright(python, work, ["seed_as_code.py"])
-        found = _pyright_lines(out)
-        ok = found == expected
-        print(
-            f"pyright strict on the seed's snippets: errors on {sorted(found)} (expected {sorted(expected)}): {'ok' if ok else 'FAILED'}"
-        )
-        if not ok:
-            failures.append("pyright on the seed's snippets:\n" + out)
+        failures += _errors_exactly_on(python, work, "seed_as_code.py", expected, "the seed's snippets")
 
         # 4. A user project with nothing but tests/test_x.py.
         project = work / "project"
