@@ -13,7 +13,7 @@ PYTEST_FLAGS ?= -q -p no:cacheprovider
 LINT_DIRS := $(wildcard src tests codegen examples bench)
 
 .PHONY: help setup demo test test-all generate check-drift lint typecheck validate-spec unit integration \
-        import-check-39 bench bench-smoke reliability clean test-matrix matrix-oldest matrix-newest matrix-uvloop
+        import-check-39 bench bench-smoke reliability clean test-matrix matrix-oldest matrix-newest matrix-uvloop typecheck-users
 
 help:
 	@echo "make demo        start the local Fabric emulator and run the examples end to end"
@@ -22,6 +22,7 @@ help:
 	@echo "make test-matrix the suite on 3.9 with the oldest dependencies allowed, on 3.13 with the newest, async suite on uvloop"
 	@echo "make generate    regenerate generated/ from spec/openapi.yaml and the sync twins of async sources"
 	@echo "make check-drift fail when generated/ is stale"
+	@echo "make typecheck-users  the built wheel under mypy --strict and pyright, and a user project on its pytest fixtures"
 	@echo "make bench       benchmarks -> BENCHMARKS.md"
 	@echo "make reliability fault scenarios at full size -> RELIABILITY.md (make test runs them reduced)"
 
@@ -60,7 +61,7 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(PY) -m pytest $(PYTEST_FLAGS) tests/integration
 
-test: $(STAMP) lint typecheck validate-spec check-drift
+test: $(STAMP) lint typecheck typecheck-users validate-spec check-drift
 	$(PY) -m pytest $(PYTEST_FLAGS) tests && $(MAKE) --no-print-directory bench-smoke
 	$(MAKE) --no-print-directory import-check-39
 
@@ -130,4 +131,15 @@ reliability: $(STAMP)
 		$(PY) -m pytest $(PYTEST_FLAGS) tests/reliability
 
 clean:
-	rm -rf $(VENV) .venv-3.* .venv-oldest-3.* dist build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-3.* .venv-oldest-3.* .venv-users dist build .pytest_cache .mypy_cache .ruff_cache
+
+# What users get: the built wheel (with its emulator extra) in a venv of its own, the typing
+# suite under mypy --strict and pyright strict, and a user project using the pytest fixtures.
+USERS_VENV := .venv-users
+typecheck-users: $(STAMP)
+	rm -rf dist/users && $(PY) -m pip wheel -q --no-deps -w dist/users .
+	@test -x $(USERS_VENV)/bin/python || $(PYTHON) -m venv $(USERS_VENV)
+	$(USERS_VENV)/bin/python -m pip install -q --force-reinstall --no-deps dist/users/*.whl
+	$(USERS_VENV)/bin/python -m pip install -q "$$(ls dist/users/*.whl)[emulator]" \
+		"mypy>=1.10" "pyright==1.1.414" "pytest>=8" "pytest-asyncio>=0.23" anyio
+	$(USERS_VENV)/bin/python tests/typing/run.py --python $(USERS_VENV)/bin/python

@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from ir import Namespace, Operation, Spec, SpecError, read_spec  # noqa: E402
+from ir import Namespace, Operation, Spec, SpecError, pascal, read_spec  # noqa: E402
 
 PACKAGE = "fabric_platform_api"
 GENERATOR = "openapi-python-client"
@@ -69,6 +69,16 @@ def _namespaces(root: Namespace) -> List[Namespace]:
 
     walk(root)
     return out
+
+
+def _streamed_schemas(spec: Spec) -> List[Any]:
+    """The payload schemas of the event streams (their items get a typed mapping view)."""
+    names = sorted({op.data_schema for op in spec.operations if op.response == "sse" and op.data_schema})
+    by_name = {s.name: s for s in spec.schemas}
+    for name in names:
+        if name not in by_name or by_name[name].kind != "object":
+            raise SpecError(f"event stream payload {name!r} must be an object schema")
+    return [by_name[name] for name in names]
 
 
 def _openapi_python_client(doc: Dict[str, Any], out_dir: Path) -> Tuple[Any, Any]:
@@ -113,7 +123,9 @@ def render(spec_path: Path, out_dir: Path) -> int:
         )
 
     env = project.env
-    env.filters.update(docstring=_docstring, optional=_optional, iter_name=_iter_name, pyrepr=repr)
+    env.filters.update(
+        docstring=_docstring, optional=_optional, iter_name=_iter_name, pyrepr=repr, pascal=pascal
+    )
     env.tests["is_identifier"] = lambda s: str(s).isidentifier() and not keyword.iskeyword(str(s))
     env.globals.update(spec=spec, header=_header(version(GENERATOR)))
 
@@ -133,7 +145,7 @@ def render(spec_path: Path, out_dir: Path) -> int:
 
     write("__init__.py", "package_init.py.jinja")
     write("_operation.py", "operation_types.py.jinja")
-    write("types.py", "types.py.jinja")
+    write("types.py", "types.py.jinja", streamed=_streamed_schemas(spec))
     write("models.py", "models.py.jinja")
     # The table twice over the same per-tag modules: `operations` loads it whole (the public
     # table), `_ops` one tag at a time (what the clients read, so importing them stays cheap).

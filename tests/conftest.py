@@ -8,6 +8,9 @@ import sys
 collect_ignore = (
     [] if sys.version_info >= (3, 11) else ["unit/test_codegen.py", "integration/test_schemathesis.py"]
 )
+# tests/typing is for type checkers and its user project runs on the installed wheel alone
+# (tests/typing/run.py, `make typecheck-users`).
+collect_ignore.append("typing")
 
 # FABRIC_TEST_LOOP=uvloop runs every asyncio.run() and pytest-asyncio loop of the suite on
 # uvloop (`make test-matrix`: the async suite as under uvicorn[standard]).

@@ -28,7 +28,7 @@ from . import _ops
 if TYPE_CHECKING:
     from typing_extensions import Literal
 
-    from fabric_platform._sse import ServerSentEvent
+    from fabric_platform._streams import AsyncEventStream
 
     from . import types
     from ._operation import Operation
@@ -410,9 +410,7 @@ class JobsNamespace(AsyncNamespace):
 class EventsNamespace(AsyncNamespace):
     """`fabric.events`"""
 
-    def stream_job(
-        self, job_id: str, *, include_internal: Optional[bool] = None
-    ) -> AsyncIterator[ServerSentEvent]:
+    def stream_job(self, job_id: str, *, include_internal: Optional[bool] = None) -> AsyncEventStream:
         """Stream a job's events (Server-Sent Events; ends after the terminal event).
 
         `GET /v1/jobs/{job_id}/events` · also `fabric.stream_job_events(...)`
@@ -424,9 +422,7 @@ class EventsNamespace(AsyncNamespace):
             _ops.STREAM_JOB_EVENTS, {"job_id": job_id, "include_internal": include_internal}
         )
 
-    def stream_run(
-        self, run_id: str, *, include_internal: Optional[bool] = None
-    ) -> AsyncIterator[ServerSentEvent]:
+    def stream_run(self, run_id: str, *, include_internal: Optional[bool] = None) -> AsyncEventStream:
         """Stream a run's events (Server-Sent Events; ends after the terminal event).
 
         `GET /v1/workflow-runs/{run_id}/events` · also `fabric.stream_run_events(...)`
@@ -438,7 +434,7 @@ class EventsNamespace(AsyncNamespace):
             _ops.STREAM_RUN_EVENTS, {"run_id": run_id, "include_internal": include_internal}
         )
 
-    def stream(self, include_internal: Optional[bool] = None) -> AsyncIterator[ServerSentEvent]:
+    def stream(self, include_internal: Optional[bool] = None) -> AsyncEventStream:
         """Stream every event the caller may see (Server-Sent Events).
 
         `GET /v1/events/stream` · also `fabric.stream_events(...)`
@@ -3193,9 +3189,7 @@ class AsyncMethods:
         """
         return await self._call(_ops.GET_JOB_USAGE, {"job_id": job_id})
 
-    def stream_job_events(
-        self, job_id: str, *, include_internal: Optional[bool] = None
-    ) -> AsyncIterator[ServerSentEvent]:
+    def stream_job_events(self, job_id: str, *, include_internal: Optional[bool] = None) -> AsyncEventStream:
         """Stream a job's events (Server-Sent Events; ends after the terminal event).
 
         `GET /v1/jobs/{job_id}/events` · also `fabric.events.stream_job(...)`
@@ -3303,9 +3297,7 @@ class AsyncMethods:
             idempotency_key=idempotency_key,
         )
 
-    def stream_run_events(
-        self, run_id: str, *, include_internal: Optional[bool] = None
-    ) -> AsyncIterator[ServerSentEvent]:
+    def stream_run_events(self, run_id: str, *, include_internal: Optional[bool] = None) -> AsyncEventStream:
         """Stream a run's events (Server-Sent Events; ends after the terminal event).
 
         `GET /v1/workflow-runs/{run_id}/events` · also `fabric.events.stream_run(...)`
@@ -3813,7 +3805,7 @@ class AsyncMethods:
             idempotency_key=idempotency_key,
         )
 
-    def stream_events(self, include_internal: Optional[bool] = None) -> AsyncIterator[ServerSentEvent]:
+    def stream_events(self, include_internal: Optional[bool] = None) -> AsyncEventStream:
         """Stream every event the caller may see (Server-Sent Events).
 
         `GET /v1/events/stream` · also `fabric.events.stream(...)`

@@ -16,7 +16,7 @@ from . import _ops
 if TYPE_CHECKING:
     from typing_extensions import Literal
 
-    from fabric_platform._sse import ServerSentEvent
+    from fabric_platform._streams import EventStream
 
     from . import types
     from ._operation import Operation
@@ -382,9 +382,7 @@ class JobsNamespace(SyncNamespace):
 class EventsNamespace(SyncNamespace):
     """`fabric.events`"""
 
-    def stream_job(
-        self, job_id: str, *, include_internal: Optional[bool] = None
-    ) -> Iterator[ServerSentEvent]:
+    def stream_job(self, job_id: str, *, include_internal: Optional[bool] = None) -> EventStream:
         """Stream a job's events (Server-Sent Events; ends after the terminal event).
 
         `GET /v1/jobs/{job_id}/events` · also `fabric.stream_job_events(...)`
@@ -396,9 +394,7 @@ class EventsNamespace(SyncNamespace):
             _ops.STREAM_JOB_EVENTS, {"job_id": job_id, "include_internal": include_internal}
         )
 
-    def stream_run(
-        self, run_id: str, *, include_internal: Optional[bool] = None
-    ) -> Iterator[ServerSentEvent]:
+    def stream_run(self, run_id: str, *, include_internal: Optional[bool] = None) -> EventStream:
         """Stream a run's events (Server-Sent Events; ends after the terminal event).
 
         `GET /v1/workflow-runs/{run_id}/events` · also `fabric.stream_run_events(...)`
@@ -410,7 +406,7 @@ class EventsNamespace(SyncNamespace):
             _ops.STREAM_RUN_EVENTS, {"run_id": run_id, "include_internal": include_internal}
         )
 
-    def stream(self, include_internal: Optional[bool] = None) -> Iterator[ServerSentEvent]:
+    def stream(self, include_internal: Optional[bool] = None) -> EventStream:
         """Stream every event the caller may see (Server-Sent Events).
 
         `GET /v1/events/stream` · also `fabric.stream_events(...)`
@@ -3135,9 +3131,7 @@ class SyncMethods:
         """
         return self._call(_ops.GET_JOB_USAGE, {"job_id": job_id})
 
-    def stream_job_events(
-        self, job_id: str, *, include_internal: Optional[bool] = None
-    ) -> Iterator[ServerSentEvent]:
+    def stream_job_events(self, job_id: str, *, include_internal: Optional[bool] = None) -> EventStream:
         """Stream a job's events (Server-Sent Events; ends after the terminal event).
 
         `GET /v1/jobs/{job_id}/events` · also `fabric.events.stream_job(...)`
@@ -3243,9 +3237,7 @@ class SyncMethods:
             idempotency_key=idempotency_key,
         )
 
-    def stream_run_events(
-        self, run_id: str, *, include_internal: Optional[bool] = None
-    ) -> Iterator[ServerSentEvent]:
+    def stream_run_events(self, run_id: str, *, include_internal: Optional[bool] = None) -> EventStream:
         """Stream a run's events (Server-Sent Events; ends after the terminal event).
 
         `GET /v1/workflow-runs/{run_id}/events` · also `fabric.events.stream_run(...)`
@@ -3753,7 +3745,7 @@ class SyncMethods:
             idempotency_key=idempotency_key,
         )
 
-    def stream_events(self, include_internal: Optional[bool] = None) -> Iterator[ServerSentEvent]:
+    def stream_events(self, include_internal: Optional[bool] = None) -> EventStream:
         """Stream every event the caller may see (Server-Sent Events).
 
         `GET /v1/events/stream` · also `fabric.events.stream(...)`

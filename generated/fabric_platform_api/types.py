@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, TypeVar, Union, overload
 
 from typing_extensions import Literal, NotRequired, TypedDict
 
@@ -93,7 +93,32 @@ __all__ = [
     "WorkflowEstimate",
     "WorkflowNode",
     "WorkflowSchemas",
+    "StreamedEvent",
+    "EventKind",
 ]
+
+EventKind = Literal[
+    "workflow.run.created",
+    "workflow.run.started",
+    "workflow.run.progress",
+    "workflow.run.waiting",
+    "workflow.run.paused",
+    "workflow.run.resumed",
+    "workflow.run.completed",
+    "workflow.run.failed",
+    "workflow.run.cancelled",
+    "workflow.node.started",
+    "workflow.node.completed",
+    "workflow.node.failed",
+    "workflow.node.waiting",
+    "job.created",
+    "job.started",
+    "job.completed",
+    "job.failed",
+    "schedule.triggered",
+    "webhook.delivery.failed",
+]
+"""`Event.kind`: every value the spec allows."""
 
 
 class AdminUser(TypedDict):
@@ -324,27 +349,7 @@ class Event(TypedDict):
 
     id: str
     """Stream position (SSE `id`); not a UUID."""
-    kind: Literal[
-        "workflow.run.created",
-        "workflow.run.started",
-        "workflow.run.progress",
-        "workflow.run.waiting",
-        "workflow.run.paused",
-        "workflow.run.resumed",
-        "workflow.run.completed",
-        "workflow.run.failed",
-        "workflow.run.cancelled",
-        "workflow.node.started",
-        "workflow.node.completed",
-        "workflow.node.failed",
-        "workflow.node.waiting",
-        "job.created",
-        "job.started",
-        "job.completed",
-        "job.failed",
-        "schedule.triggered",
-        "webhook.delivery.failed",
-    ]
+    kind: EventKind
     organization_id: str
     run_id: NotRequired[Optional[str]]
     job_id: NotRequired[Optional[str]]
@@ -1063,3 +1068,114 @@ class WorkflowSchemas(TypedDict):
     """Per task, excluding shim tasks."""
     warnings: List[str]
     """Type-coverage warnings."""
+
+
+# The items of the event streams. For type checkers, a ServerSentEvent whose mapping view
+# (the JSON payload) has the fields of the stream's schema; at runtime the very class the
+# streams yield, so isinstance() and repr() tell the truth and nothing is built per event.
+if TYPE_CHECKING:
+    from fabric_platform._sse import ServerSentEvent
+
+    _T = TypeVar("_T")
+
+    class StreamedEvent(ServerSentEvent):
+        """One event of a stream: the SSE fields (`event`, `id`, `retry`, `data`: the raw text)
+        and, read as a mapping, its `Event` JSON payload (`event["kind"]`,
+        `event.get("data")`)."""
+
+        @property
+        def json(self) -> Event: ...
+
+        @overload
+        def __getitem__(self, key: Literal["id"]) -> str: ...
+
+        @overload
+        def __getitem__(self, key: Literal["kind"]) -> EventKind: ...
+
+        @overload
+        def __getitem__(self, key: Literal["organization_id"]) -> str: ...
+
+        @overload
+        def __getitem__(self, key: Literal["run_id"]) -> Optional[str]: ...
+
+        @overload
+        def __getitem__(self, key: Literal["job_id"]) -> Optional[str]: ...
+
+        @overload
+        def __getitem__(self, key: Literal["node_key"]) -> Optional[str]: ...
+
+        @overload
+        def __getitem__(self, key: Literal["data"]) -> Dict[str, Any]: ...
+
+        @overload
+        def __getitem__(self, key: Literal["timestamp"]) -> str: ...
+
+        @overload
+        def __getitem__(self, key: str) -> Any: ...
+
+        def __getitem__(self, key: str) -> Any: ...
+
+        # mypy only accepts an overloaded override that keeps the parent's overloads first,
+        # where they would shadow the per-field ones; the fallbacks come last instead.
+        @overload  # type: ignore[override]
+        def get(self, key: Literal["id"]) -> Optional[str]: ...
+
+        @overload
+        def get(self, key: Literal["id"], default: Union[str, _T]) -> Union[str, _T]: ...
+
+        @overload
+        def get(self, key: Literal["kind"]) -> Optional[EventKind]: ...
+
+        @overload
+        def get(self, key: Literal["kind"], default: Union[EventKind, _T]) -> Union[EventKind, _T]: ...
+
+        @overload
+        def get(self, key: Literal["organization_id"]) -> Optional[str]: ...
+
+        @overload
+        def get(self, key: Literal["organization_id"], default: Union[str, _T]) -> Union[str, _T]: ...
+
+        @overload
+        def get(self, key: Literal["run_id"]) -> Optional[str]: ...
+
+        @overload
+        def get(
+            self, key: Literal["run_id"], default: Union[Optional[str], _T]
+        ) -> Union[Optional[str], _T]: ...
+
+        @overload
+        def get(self, key: Literal["job_id"]) -> Optional[str]: ...
+
+        @overload
+        def get(
+            self, key: Literal["job_id"], default: Union[Optional[str], _T]
+        ) -> Union[Optional[str], _T]: ...
+
+        @overload
+        def get(self, key: Literal["node_key"]) -> Optional[str]: ...
+
+        @overload
+        def get(
+            self, key: Literal["node_key"], default: Union[Optional[str], _T]
+        ) -> Union[Optional[str], _T]: ...
+
+        @overload
+        def get(self, key: Literal["data"]) -> Optional[Dict[str, Any]]: ...
+
+        @overload
+        def get(
+            self, key: Literal["data"], default: Union[Dict[str, Any], _T]
+        ) -> Union[Dict[str, Any], _T]: ...
+
+        @overload
+        def get(self, key: Literal["timestamp"]) -> Optional[str]: ...
+
+        @overload
+        def get(self, key: Literal["timestamp"], default: Union[str, _T]) -> Union[str, _T]: ...
+
+        @overload
+        def get(self, key: str, default: Any = None) -> Any: ...
+
+        def get(self, key: str, default: Any = None) -> Any: ...
+else:
+    from fabric_platform._sse import ServerSentEvent as StreamedEvent

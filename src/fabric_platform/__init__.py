@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from fabric_platform_api.types import EventKind, StreamedEvent
+
     from ._async_client import AsyncFabricClient
     from ._client import FabricClient
     from ._download_plan import DownloadProgress
@@ -45,6 +47,7 @@ __all__ = [
     "AsyncEventStream",
     "AsyncFabricClient",
     "DownloadProgress",
+    "EventKind",
     "EventStream",
     "FabricAPIError",
     "FabricAuthError",
@@ -65,6 +68,7 @@ __all__ = [
     "RunArtifact",
     "RunOutput",
     "ServerSentEvent",
+    "StreamedEvent",
     "VariantOutput",
     "__version__",
 ]
@@ -80,6 +84,9 @@ _LOCATIONS = {
     "RunOutput": ".models",
     "VariantOutput": ".models",
     "RunArtifact": ".models",
+    # The typed view of stream items (ServerSentEvent itself at runtime) and its kinds.
+    "StreamedEvent": "fabric_platform_api.types",
+    "EventKind": "fabric_platform_api.types",
 }
 # Public submodules reachable as attributes (``fabric_platform.models.RunOutput``) without an
 # import of their own, as they were when the clients imported them eagerly.

@@ -16,7 +16,16 @@ from __future__ import annotations
 
 import random
 import time
-from typing import TYPE_CHECKING, AsyncGenerator, AsyncIterator, FrozenSet, Generator, Iterator, Optional
+from typing import (
+    TYPE_CHECKING,
+    AsyncGenerator,
+    AsyncIterator,
+    FrozenSet,
+    Generator,
+    Iterator,
+    Optional,
+    cast,
+)
 
 import httpx
 
@@ -24,6 +33,8 @@ from ._sse import ServerSentEvent, SSEDecoder
 from .errors import FabricConnectionError, FabricError, FabricResponseError, FabricTimeoutError
 
 if TYPE_CHECKING:
+    from fabric_platform_api.types import StreamedEvent
+
     from ._request import PreparedRequest
     from ._transport import AsyncTransport, SyncTransport
 
@@ -149,8 +160,12 @@ def _line_too_long() -> FabricResponseError:
     )
 
 
-class EventStream(Iterator[ServerSentEvent]):
-    """A reconnecting iterator of events; close it (or use ``with``) to free the connection."""
+class EventStream(Iterator["StreamedEvent"]):
+    """A reconnecting iterator of events; close it (or use ``with``) to free the connection.
+
+    Each item is a :class:`ServerSentEvent`; type checkers see it as ``StreamedEvent``, the
+    same class with the spec's Event fields on its mapping view (``event["kind"]``).
+    """
 
     def __init__(
         self,
@@ -171,7 +186,9 @@ class EventStream(Iterator[ServerSentEvent]):
             max_reconnects=max_reconnects,
         )
         self._transport = transport
-        self._gen = self._events()
+        # The decoder's events are the streamed events (StreamedEvent is ServerSentEvent at
+        # runtime); one cast per stream, none per event.
+        self._gen = cast("Generator[StreamedEvent, None, None]", self._events())
 
     @property
     def reconnects(self) -> int:
@@ -182,12 +199,12 @@ class EventStream(Iterator[ServerSentEvent]):
     def last_event_id(self) -> Optional[str]:
         return self._state.last_event_id
 
-    def __iter__(self) -> Iterator[ServerSentEvent]:
+    def __iter__(self) -> Iterator[StreamedEvent]:
         # A `for` loop drives the generator itself: one Python frame less per event than
         # going through __next__ (the stream stays an iterator for explicit next() calls).
         return self._gen
 
-    def __next__(self) -> ServerSentEvent:
+    def __next__(self) -> StreamedEvent:
         return next(self._gen)
 
     def close(self) -> None:
@@ -238,7 +255,7 @@ class EventStream(Iterator[ServerSentEvent]):
             time.sleep(st.next_delay(error))
 
 
-class AsyncEventStream(AsyncIterator[ServerSentEvent]):
+class AsyncEventStream(AsyncIterator["StreamedEvent"]):
     """The asyncio twin of :class:`EventStream` (``async for``; ``aclose()``)."""
 
     def __init__(
@@ -260,7 +277,7 @@ class AsyncEventStream(AsyncIterator[ServerSentEvent]):
             max_reconnects=max_reconnects,
         )
         self._transport = transport
-        self._gen = self._events()
+        self._gen = cast("AsyncGenerator[StreamedEvent, None]", self._events())
 
     @property
     def reconnects(self) -> int:
@@ -270,11 +287,11 @@ class AsyncEventStream(AsyncIterator[ServerSentEvent]):
     def last_event_id(self) -> Optional[str]:
         return self._state.last_event_id
 
-    def __aiter__(self) -> AsyncIterator[ServerSentEvent]:
+    def __aiter__(self) -> AsyncIterator[StreamedEvent]:
         # `async for` drives the async generator itself (no extra coroutine per event).
         return self._gen
 
-    async def __anext__(self) -> ServerSentEvent:
+    async def __anext__(self) -> StreamedEvent:
         return await self._gen.__anext__()
 
     async def aclose(self) -> None:

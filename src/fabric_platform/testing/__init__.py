@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._local import LocalFabric
+    from ._pytest_plugin import FabricAccount
 
-__all__ = ["LocalFabric"]
+__all__ = ["FabricAccount", "LocalFabric"]
 
 
 def __getattr__(name: str) -> Any:
@@ -24,4 +25,8 @@ def __getattr__(name: str) -> Any:
         from ._local import LocalFabric
 
         return LocalFabric
+    if name == "FabricAccount":  # what the ``fabric_account`` pytest fixture gives
+        from ._pytest_plugin import FabricAccount
+
+        return FabricAccount
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,9 +11,12 @@ routes use, so a test thread can steer the server while requests are in flight.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
 from ._state import Config, Emulator
+
+if TYPE_CHECKING:
+    from fabric_platform import AsyncFabricClient, FabricClient
 
 __all__ = ["LocalFabric"]
 
@@ -154,7 +157,7 @@ class LocalFabric:
         seed = self.emulator.seed
         return {"id": seed.owner_id, "email": seed.owner_email, "password": seed.owner_password}
 
-    def client(self, **kwargs: Any) -> Any:
+    def client(self, **kwargs: Any) -> FabricClient:
         """A ``FabricClient`` signed in as the seeded owner (keyword arguments override)."""
         from fabric_platform import FabricClient
 
@@ -166,7 +169,8 @@ class LocalFabric:
         options.update(kwargs)
         return FabricClient(**options)
 
-    def async_client(self, **kwargs: Any) -> Any:
+    def async_client(self, **kwargs: Any) -> AsyncFabricClient:
+        """An ``AsyncFabricClient`` signed in as the seeded owner (keyword arguments override)."""
         from fabric_platform import AsyncFabricClient
 
         options: Dict[str, Any] = {
