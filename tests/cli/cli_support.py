@@ -1,0 +1,81 @@
+"""Runs ``fabric`` in the command-line tests: in-process (Click's runner) and as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from click.testing import CliRunner, Result
+
+import fabric_platform
+from fabric_platform.cli._app import cli
+from fabric_platform.testing import LocalFabric
+
+SRC = str(Path(fabric_platform.__file__).resolve().parents[1])
+
+
+class Fab:
+    """Runs ``fabric`` against the emulator with a private ``XDG_CONFIG_HOME``."""
+
+    def __init__(self, local: LocalFabric, config_home: Path) -> None:
+        self.local = local
+        self.config_home = config_home
+        self.env: Dict[str, str] = {
+            "XDG_CONFIG_HOME": str(config_home),
+            "FABRIC_BASE_URL": local.base_url,
+            "FABRIC_API_KEY": local.api_key,
+            "FABRIC_ORGANIZATION_ID": local.organization_id,
+            "NO_COLOR": "1",
+        }
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_home / "fabric" / "config.toml"
+
+    def without(self, *names: str) -> Fab:
+        for name in names:
+            self.env.pop(name, None)
+        return self
+
+    def run(self, *args: str, input: Optional[str] = None, env: Optional[Dict[str, str]] = None) -> Result:
+        """In-process, through Click's runner (stdout and stderr kept apart)."""
+        runner = CliRunner()
+        full_env: Dict[str, Optional[str]] = {
+            "FABRIC_PROFILE": None,
+            "FABRIC_BASE_URL": None,
+            "FABRIC_API_KEY": None,
+            "FABRIC_ORGANIZATION_ID": None,
+        }
+        full_env.update(self.env)
+        full_env.update(env or {})
+        return runner.invoke(cli, list(args), input=input, env=full_env, catch_exceptions=False)
+
+    def json(self, *args: str, **kwargs: Any) -> Any:
+        result = self.run("--json", *args, **kwargs)
+        assert result.exit_code == 0, result.output + result.stderr
+        return json.loads(result.stdout)
+
+    def spawn(
+        self,
+        *args: str,
+        input: Optional[str] = None,
+        env: Optional[Dict[str, str]] = None,
+        timeout: float = 60,
+    ) -> subprocess.CompletedProcess:
+        """As a real process: ``python -m fabric_platform ARGS``."""
+        full = {k: v for k, v in os.environ.items() if not k.startswith("FABRIC_")}
+        full.update(self.env)
+        full.update(env or {})
+        full["PYTHONPATH"] = os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")])
+        return subprocess.run(
+            [sys.executable, "-m", "fabric_platform", *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            env=full,
+            timeout=timeout,
+        )
