@@ -62,7 +62,7 @@ def _toml() -> Any:
         import tomllib
 
         return tomllib
-    import tomli  # a core dependency below 3.11: the same parser the stdlib adopted
+    import tomli  # type: ignore[import-not-found,unused-ignore]  # a core dependency below 3.11
 
     return tomli
 
@@ -84,7 +84,8 @@ def load_profiles(path: Path) -> Dict[str, Dict[str, Any]]:
         document = toml.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:  # TOMLDecodeError is a ValueError
         # The decoder's message quotes the offending line, which may hold a key: name the position only.
-        where = f" (line {exc.lineno})" if getattr(exc, "lineno", None) else ""
+        line = getattr(exc, "lineno", None)
+        where = f" (line {line})" if line else ""
         raise ProfileError(f"{path} is not valid TOML{where}") from None
     profiles: Dict[str, Dict[str, Any]] = {}
     for name, table in document.items():

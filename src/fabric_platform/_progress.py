@@ -69,8 +69,10 @@ class RunProgress(Mapping[str, Any]):
 
     def __init__(self, event: Mapping[str, Any]) -> None:
         self._event = event
-        data = event.get("data") if isinstance(event.get("data"), Mapping) else {}
-        progress = data.get("progress") if isinstance(data.get("progress"), Mapping) else {}
+        raw_data = event.get("data")
+        data: Mapping[str, Any] = raw_data if isinstance(raw_data, Mapping) else {}
+        raw_progress = data.get("progress")
+        progress: Mapping[str, Any] = raw_progress if isinstance(raw_progress, Mapping) else {}
         self.run_id: Optional[str] = event.get("run_id")
         self.status: Optional[str] = data.get("status")
         self.done = _count(progress.get("completed_tasks"))

@@ -25,7 +25,7 @@ _JSON_MARKERS = ("Dict", "List", "Mapping", "Sequence", "Iterable", "Any", "type
 def _operations() -> Dict[str, Any]:
     from fabric_platform_api.operations import OPERATIONS
 
-    return OPERATIONS  # type: ignore[no-any-return]
+    return OPERATIONS
 
 
 def find_operation(name: str) -> Any:

@@ -64,10 +64,11 @@ class FabricGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl([(name, entry[2]) for name, entry in _COMMANDS.items()])
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:  # type: ignore[override]
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         argv = kwargs.get("args") if "args" in kwargs else (args[0] if args else None)
         debug = "--debug" in (sys.argv[1:] if argv is None else list(argv))
-        code = _run(lambda: super(FabricGroup, self).main(*args, standalone_mode=False, **kwargs), debug)
+        parent: Any = super()
+        code = _run(lambda: parent.main(*args, standalone_mode=False, **kwargs), debug)
         if standalone_mode:
             sys.exit(code)
         return code

@@ -126,7 +126,7 @@ def submit(
         state.output.emit(run, columns=_RUN_COLUMNS)
         return EXIT_OK
     state.output.note(f"Submitted run {run['id']} ({run.get('workflow_name') or 'bundle'})")
-    code, final = _watch(state, run, timeout)
+    code, final = _watch(state, dict(run), timeout)
     if code == EXIT_OK and download_dir is not None:
         files = _download(state, run["id"], download_dir)
         if state.json:
@@ -143,7 +143,9 @@ def _watch(state: State, run: Dict[str, Any], timeout: float) -> Tuple[int, Dict
     client = state.client()
     with RunBars(run, json_mode=state.json) as bars:
         try:
-            final = client.wait_for_run(run["id"], timeout=timeout, on_progress=bars.update)
+            final: Dict[str, Any] = dict(
+                client.wait_for_run(run["id"], timeout=timeout, on_progress=bars.update)
+            )
         except KeyboardInterrupt:
             state.output.note(f"Stopped watching; run {run['id']} goes on (`fabric runs cancel` stops it).")
             raise SystemExit(EXIT_INTERRUPTED) from None
@@ -163,7 +165,7 @@ def _watch(state: State, run: Dict[str, Any], timeout: float) -> Tuple[int, Dict
 def watch(state: State, run_id: str, timeout: float) -> int:
     """Show live progress until RUN_ID ends (0 completed, 1 failed/cancelled, 130 Ctrl-C)."""
     run = state.client().get_run(run_id)
-    code, final = _watch(state, run, timeout)
+    code, final = _watch(state, dict(run), timeout)
     if state.json:
         state.output.emit(final)
     return code

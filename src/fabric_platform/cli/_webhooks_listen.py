@@ -5,6 +5,9 @@ delivers a webhook: the same JSON body, ``X-Fabric-Signature: sha256=<HMAC>``,
 ``X-Fabric-Event`` and ``X-Fabric-Delivery``. The signing secret it prints is what your
 handler passes to ``fabric_platform.webhooks.verify_signature``. Only loopback targets are
 allowed unless ``--allow-host`` names the host: events are data about your organization.
+
+Only events from the moment it starts are forwarded (the stream begins with the log's
+backlog; events stamped before the server's clock at start-up, to the second, are skipped).
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import ipaddress
 import json
 import secrets
 import uuid
-from typing import Any, Mapping, Optional, Tuple
+from datetime import datetime, timezone
+from typing import Any, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 import click
@@ -55,7 +59,7 @@ def check_target(url: str, allow_hosts: Tuple[str, ...]) -> str:
     return url
 
 
-def delivery(event: Mapping[str, Any], secret: str) -> Tuple[bytes, dict]:
+def delivery(event: Mapping[str, Any], secret: str) -> Tuple[bytes, Dict[str, str]]:
     """The body and headers of one delivery, byte for byte what the platform sends."""
     from ..webhooks import SIGNATURE_HEADER, compute_signature
 
@@ -68,6 +72,35 @@ def delivery(event: Mapping[str, Any], secret: str) -> Tuple[bytes, dict]:
         "X-Fabric-Delivery": str(uuid.uuid4()),
     }
     return body, headers
+
+
+def _parse_time(value: Any) -> Optional[datetime]:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _server_now(client: Any) -> datetime:
+    """The server's clock (its Date header), so only events from now on are forwarded.
+
+    The organization stream starts with the events already logged; those were delivered
+    (or not) long ago and must not hit the handler again. The header has whole seconds, so
+    the cut is made at the start of the current second.
+    """
+    from email.utils import parsedate_to_datetime
+
+    try:
+        answer = client.with_raw_response.health_check()
+        date = answer.headers.get("date")
+        if date:
+            return parsedate_to_datetime(date)
+    except Exception:
+        pass
+    return datetime.now(timezone.utc).replace(microsecond=0)
 
 
 @click.group()
@@ -105,6 +138,7 @@ def listen(
         secret = "whsec_" + secrets.token_hex(24)
         # The one secret this tool prints on purpose: the handler under development needs it.
         click.echo(f"Signing secret: {secret}", err=True)
+    since = _server_now(state.client())
     stream = open_stream(state, None, None)
     click.echo(f"Forwarding events to {target} (Ctrl-C to stop)", err=True)
     sent = 0
@@ -115,6 +149,9 @@ def listen(
                 kind = str(event.get("kind", ""))
                 if not matches(kind, patterns):
                     continue
+                when = _parse_time(event.get("timestamp"))
+                if when is not None and when < since:
+                    continue  # from before the listener started
                 body, headers = delivery(event, secret)
                 try:
                     answer = http.post(target, content=body, headers=headers)

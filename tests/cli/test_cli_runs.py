@@ -1,0 +1,162 @@
+"""runs / workflows: submit, watch (exit codes), get/list/cancel/log/output/download; bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from cli_support import SRC, Fab
+
+
+def _posts(stats: dict) -> dict:
+    return {k: v for k, v in stats.items() if k.startswith("POST")}
+
+
+def test_submit_wait_json_in_process_and_as_a_process(fab: Fab) -> None:
+    run = fab.json(
+        "runs",
+        "submit",
+        "research/trends",
+        "-i",
+        "topic=AI agents",
+        "-i",
+        "depth=2",
+        "--variants",
+        "2",
+        "--wait",
+    )
+    assert run["status"] == "completed" and run["variants"] == 2
+    assert run["input"]["topic"] == "AI agents" and run["input"]["depth"] == 2
+    done = fab.spawn("--json", "runs", "get", run["id"])
+    assert done.returncode == 0 and json.loads(done.stdout)["id"] == run["id"]
+    plain = fab.spawn("runs", "submit", "research/trends", "-i", "topic=x", "--wait")
+    assert plain.returncode == 0
+    assert "100.0%" in plain.stderr and "completed" in plain.stderr
+
+
+def test_list_log_output_cancel_and_workflows(fab: Fab) -> None:
+    run = fab.json("runs", "submit", "research/trends", "-i", "topic=x", "--wait")
+    listed = fab.json("runs", "list", "--limit", "50")
+    assert run["id"] in [r["id"] for r in listed]
+    table = fab.run("runs", "list")
+    assert table.stdout.splitlines()[0].split("\t")[:3] == ["id", "workflow_name", "status"]
+    log = fab.json("runs", "log", run["id"])
+    assert log["run_id"] == run["id"] and log["entries"]
+    assert "run created" in fab.run("runs", "log", run["id"]).stdout
+    output = fab.json("runs", "output", run["id"])
+    assert output["run_id"] == run["id"] and len(output["outputs"]) == 1
+    names = [w["name"] for w in fab.json("workflows", "list")]
+    assert "research/trends" in names
+    schema = fab.json("workflows", "schema", "research/trends")
+    assert "topic" in json.dumps(schema["input_schema"])
+    slow = fab.json("runs", "submit", "video/ai_shorts", "-i", "topic=x")
+    cancelled = fab.json("runs", "cancel", slow["id"])
+    assert cancelled["status"] in ("cancelled", "completed")
+
+
+def test_watch_exits_1_when_the_run_fails_or_is_cancelled(fab: Fab) -> None:
+    with fab.local.client() as client:
+        boom = client.upsert_workflow(
+            name="cli-boom", nodes=[{"key": "boom", "type": "fail", "config": {"message": "quota exceeded"}}]
+        )
+        held = client.upsert_workflow(name="cli-held", nodes=[{"key": "gate", "type": "approval"}])
+        failed_run = client.run_workflow(boom)
+        held_run = client.run_workflow(held)
+    watched = fab.run("runs", "watch", failed_run)
+    assert watched.exit_code == 1 and "failed" in watched.stderr and "quota exceeded" in watched.stderr
+    assert fab.json("runs", "cancel", held_run)["status"] == "cancelled"
+    cancelled = fab.spawn("runs", "watch", held_run)
+    assert cancelled.returncode == 1 and "cancelled" in cancelled.stderr
+
+
+def test_download_writes_verified_files_with_progress(fab: Fab, tmp_path: Path) -> None:
+    result = fab.json(
+        "runs", "submit", "video/ai_shorts", "-i", "topic=x", "--download", str(tmp_path / "out")
+    )
+    assert result["run"]["status"] == "completed"
+    files = [Path(p) for p in result["files"]]
+    assert files and all(p.exists() and p.stat().st_size > 0 for p in files)
+    again = fab.spawn("runs", "download", result["run"]["id"], "--dir", str(tmp_path / "again"))
+    assert again.returncode == 0 and "downloading short.mp4" in again.stderr
+    assert (tmp_path / "again" / "short.mp4").read_bytes() == files[0].read_bytes()
+    assert not [p for p in (tmp_path / "again").iterdir() if p.name.startswith(".")]
+
+
+def test_bad_input_is_a_usage_error_naming_the_option_and_submits_nothing(fab: Fab) -> None:
+    fab.local.reset_stats()
+    malformed = fab.run("runs", "submit", "research/trends", "-i", "topic")
+    assert malformed.exit_code == 2 and "'-i' / '--input'" in malformed.stderr
+    unknown = fab.spawn("runs", "submit", "no/such-workflow", "-i", "topic=x")
+    assert unknown.returncode == 2 and "'WORKFLOW'" in unknown.stderr and "unknown workflow" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+    both = fab.run("runs", "submit", "--bundle", "-", "--variants", "2", input="[]")
+    assert both.exit_code == 2 and "'--bundle'" in both.stderr
+    direction = fab.run("runs", "submit", "research/trends", "--direction", "punchier")
+    assert direction.exit_code == 2 and "'--direction'" in direction.stderr
+    assert _posts(fab.local.stats()) == {}
+
+
+def test_api_errors_are_one_line_with_the_request_id(fab: Fab) -> None:
+    missing = fab.spawn("runs", "get", "00000000-0000-0000-0000-000000000000")
+    assert missing.returncode == 1
+    lines = missing.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: not found") and "request_id=req_" in lines[0]
+    debug = fab.spawn("--debug", "runs", "get", "00000000-0000-0000-0000-000000000000")
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_a_terminal_sees_the_progress_bar_reach_100_percent(fab: Fab) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FABRIC_")}
+    env.update(fab.env)
+    env.update({"PYTHONPATH": SRC, "TERM": "xterm-256color", "COLUMNS": "120"})
+    env.pop("NO_COLOR", None)
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fabric_platform",
+            "runs",
+            "submit",
+            "research/trends",
+            "-i",
+            "topic=x",
+            "--wait",
+        ],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=env,
+        close_fds=True,
+    )
+    os.close(follower)
+    seen = b""
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 1.0)
+            if ready:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # the process closed the terminal
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            elif proc.poll() is not None:
+                break
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(leader)
+    text = seen.decode("utf-8", "replace")
+    assert "\x1b[" in text  # a live, redrawn display, not plain lines
+    assert "100%" in text and "completed" in text
