@@ -55,9 +55,13 @@ def test_list_log_output_cancel_and_workflows(fab: Fab) -> None:
     assert "research/trends" in names
     schema = fab.json("workflows", "schema", "research/trends")
     assert "topic" in json.dumps(schema["input_schema"])
-    slow = fab.json("runs", "submit", "video/ai_shorts", "-i", "topic=x")
-    cancelled = fab.json("runs", "cancel", slow["id"])
-    assert cancelled["status"] in ("cancelled", "completed")
+    with fab.local.client() as client:
+        held = client.run_workflow(
+            client.upsert_workflow(name="cli-list-gate", nodes=[{"key": "g", "type": "approval"}])
+        )
+    assert fab.json("runs", "cancel", held)["status"] == "cancelled"
+    again = fab.run("runs", "cancel", held)  # already over: the API's conflict, one line, exit 1
+    assert again.exit_code == 1 and again.stderr.startswith("Error: conflict")
 
 
 def test_watch_exits_1_when_the_run_fails_or_is_cancelled(fab: Fab) -> None:

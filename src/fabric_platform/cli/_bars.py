@@ -30,7 +30,7 @@ class RunBars:
         self.live = _live(json_mode)
         self._progress: Any = None
         self._tasks: Dict[int, Any] = {}
-        self._last_plain: Optional[str] = None
+        self._last_plain: Dict[int, str] = {}
         self._started = time.monotonic()
         self._variants = max(1, int(run.get("variants") or 1))
 
@@ -75,8 +75,8 @@ class RunBars:
             return
         line = f"{'variant ' + str(index) if self._variants > 1 else 'run ' + self.run_id[:8]}: {percentage:5.1f}%"
         line += f"  {label}" if label else ""
-        if line != self._last_plain:
-            self._last_plain = line
+        if line != self._last_plain.get(index):  # plain output: a line per change, per variant
+            self._last_plain[index] = line
             click.echo(line, err=True)
 
     def finish(self, run: Dict[str, Any]) -> None:
