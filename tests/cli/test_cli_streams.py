@@ -233,3 +233,15 @@ def test_completion_scripts(fab: Fab) -> None:
         env={"_FABRIC_COMPLETE": "bash_complete", "COMP_WORDS": "fabric ru", "COMP_CWORD": "1"}
     )
     assert "runs" in completed.stdout
+
+
+def test_events_tail_reconnects_after_a_dropped_stream(fab: Fab) -> None:
+    run = fab.json("runs", "submit", "research/trends", "-i", "topic=x", "--wait")
+    whole = fab.run("--json", "events", "tail", "--run", run["id"])
+    expected = [json.loads(line)["id"] for line in whole.stdout.splitlines()]
+    fab.local.drop_stream_after(2)  # the next stream is cut after two events
+    resumed = fab.run("--json", "events", "tail", "--run", run["id"])
+    assert resumed.exit_code == 0
+    resumed_ids = [json.loads(line)["id"] for line in resumed.stdout.splitlines()]
+    assert resumed_ids == expected  # nothing lost, nothing repeated
+    assert len(expected) > 2
