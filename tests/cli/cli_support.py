@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from click.testing import CliRunner, Result
 
@@ -79,3 +82,46 @@ class Fab:
             env=full,
             timeout=timeout,
         )
+
+
+def run_in_pty(
+    fab: Fab, args: List[str], *, env: Optional[Dict[str, str]] = None, timeout: float = 60
+) -> Tuple[int, str]:
+    """``fabric ARGS`` on a real terminal (a pty): its exit code and all it drew."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith("FABRIC_")}
+    full.update(fab.env)
+    full.update({"PYTHONPATH": SRC, "TERM": "xterm-256color", "COLUMNS": "120"})
+    full.pop("NO_COLOR", None)
+    full.update(env or {})
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fabric_platform", *args],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=full,
+        close_fds=True,
+    )
+    os.close(follower)
+    seen = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 1.0)
+            if ready:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # the process closed the terminal
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            elif proc.poll() is not None:
+                break
+        code = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(leader)
+    return code, seen.decode("utf-8", "replace")

@@ -33,6 +33,9 @@ def _ids(fab: Fab, ids: Dict[str, str]) -> None:
         ids["schedule"] = client.create_schedule(ids["wf"], "0 9 * * *")["id"]
         ids["key"] = client.create_api_key("cli-every", fab.local.organization_id)["id"]
         client.set_secret("CLI_EVERY", "value-for-the-listing")
+        ids["asset"] = client.upload_asset(b"asset bytes " * 1000, "notes.txt")["id"]
+        (fab.config_home.parent / "upload.bin").write_bytes(b"\x00\x01" * 5000)
+        ids["upload"] = str(fab.config_home.parent / "upload.bin")
 
 
 # (command line with {placeholders}, stdin)
@@ -51,6 +54,9 @@ COMMANDS: List[Tuple[str, str]] = [
     ("runs download {run} --dir {tmp}", ""),
     ("runs cancel {held}", ""),
     ("events tail --run {run}", ""),
+    ("assets list", ""),
+    ("assets upload {upload}", ""),
+    ("assets download {asset} --dir {tmp}", ""),
     ("api get_run --run-id {run}", ""),
     ("api workflows.runs.log --run-id {run}", ""),
     ("keys list", ""),

@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-from cli_support import SRC, Fab
+from cli_support import Fab, run_in_pty
 
 
 def _posts(stats: dict) -> dict:
@@ -116,51 +110,29 @@ def test_api_errors_are_one_line_with_the_request_id(fab: Fab) -> None:
 
 
 def test_a_terminal_sees_the_progress_bar_reach_100_percent(fab: Fab) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FABRIC_")}
-    env.update(fab.env)
-    env.update({"PYTHONPATH": SRC, "TERM": "xterm-256color", "COLUMNS": "120"})
-    env.pop("NO_COLOR", None)
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "fabric_platform",
-            "runs",
-            "submit",
-            "research/trends",
-            "-i",
-            "topic=x",
-            "--wait",
-        ],
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
-        env=env,
-        close_fds=True,
+    code, text = run_in_pty(
+        fab, ["runs", "submit", "research/trends", "-i", "topic=x", "--variants", "2", "--wait"]
     )
-    os.close(follower)
-    seen = b""
-    deadline = time.monotonic() + 60
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([leader], [], [], 1.0)
-            if ready:
-                try:
-                    chunk = os.read(leader, 65536)
-                except OSError:  # the process closed the terminal
-                    break
-                if not chunk:
-                    break
-                seen += chunk
-            elif proc.poll() is not None:
-                break
-        assert proc.wait(timeout=30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(leader)
-    text = seen.decode("utf-8", "replace")
+    assert code == 0
     assert "\x1b[" in text  # a live, redrawn display, not plain lines
+    assert "variant 0" in text and "variant 1" in text
     assert "100%" in text and "completed" in text
+
+
+def test_a_terminal_sees_byte_progress_of_a_download(fab: Fab, tmp_path: Path) -> None:
+    run = fab.json("runs", "submit", "video/ai_shorts", "-i", "topic=x", "--wait")
+    code, text = run_in_pty(fab, ["runs", "download", run["id"], "--dir", str(tmp_path)])
+    assert code == 0 and (tmp_path / "short.mp4").exists()
+    size_kb = f"{(tmp_path / 'short.mp4').stat().st_size / 1000:.1f}"
+    assert f"{size_kb}/{size_kb} kB" in text  # downloaded/total, with speed and time left beside it
+    assert "short.mp4" in text
+
+
+def test_tables_and_colour_on_a_terminal_and_no_color_honoured(fab: Fab) -> None:
+    code, coloured = run_in_pty(fab, ["workflows", "list"])
+    assert code == 0 and "research/trends" in coloured and "┃" in coloured  # a Rich table
+    assert "\x1b[1m" in coloured  # bold header
+    code, plain = run_in_pty(fab, ["workflows", "list"], env={"NO_COLOR": "1"})
+    assert code == 0 and "┃" in plain and "\x1b[1m" not in plain and "\x1b[3" not in plain
+    piped = fab.spawn("workflows", "list")
+    assert "\x1b[" not in piped.stdout and piped.stdout.splitlines()[0].startswith("name\t")

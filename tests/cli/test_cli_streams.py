@@ -245,3 +245,84 @@ def test_events_tail_reconnects_after_a_dropped_stream(fab: Fab) -> None:
     resumed_ids = [json.loads(line)["id"] for line in resumed.stdout.splitlines()]
     assert resumed_ids == expected  # nothing lost, nothing repeated
     assert len(expected) > 2
+
+
+def test_webhooks_listen_in_process_signs_with_a_secret_from_the_environment(tmp_path: Path) -> None:
+    server = HTTPServer(("127.0.0.1", 0), _Receiver)
+    _Receiver.received = []
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    secret = "whsec_from_the_environment_0123456789"
+    try:
+        with LocalFabric(speed=50) as local:
+            fab = Fab(local, tmp_path / "xdg")
+            fab.env["CLI_HOOK_SECRET"] = secret
+            url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+            results: List[Any] = []
+            listener = threading.Thread(
+                target=lambda: results.append(
+                    fab.run(
+                        "webhooks",
+                        "listen",
+                        "--forward-to",
+                        url,
+                        "--secret-env",
+                        "CLI_HOOK_SECRET",
+                        "--events",
+                        "job.*",
+                        "--limit",
+                        "1",
+                    )
+                )
+            )
+            listener.start()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not local.stats().get("GET /v1/events/stream"):
+                time.sleep(0.05)
+            with local.client() as client:
+                job = client.create_job("text", {"prompt": "hi"})
+            listener.join(30)
+            assert not listener.is_alive()
+    finally:
+        server.shutdown()
+        server.server_close()
+    (result,) = results
+    assert result.exit_code == 0 and secret not in result.stdout + result.stderr
+    (delivery,) = _Receiver.received
+    assert verify_signature(delivery["body"], delivery["headers"]["X-Fabric-Signature"], secret)
+    event = json.loads(delivery["body"])
+    assert event["kind"].startswith("job.") and event["job_id"] == job["id"]
+
+
+def test_login_in_process_and_logout_as_a_process(fab: Fab) -> None:
+    owner = fab.local.owner
+    fab.without("FABRIC_API_KEY")
+    done = fab.run("--profile", "dev", "login", "--email", owner["email"], input=owner["password"] + "\n")
+    assert done.exit_code == 0 and owner["password"] not in done.stdout + done.stderr
+    assert fab.json("--profile", "dev", "whoami")["me"]["via"] == "access_token"
+    out = fab.spawn("--profile", "dev", "logout")
+    assert out.returncode == 0 and "Logged out" in out.stdout
+    assert "access_token" not in fab.config_file.read_text()
+    wrong = fab.run("--profile", "dev", "login", "--email", owner["email"], input="not-the-password\n")
+    assert (
+        wrong.exit_code == 1 and wrong.stderr.startswith("Error: ") and "not-the-password" not in wrong.stderr
+    )
+
+
+def test_forwarding_targets_loopback_or_allowed_hosts_only() -> None:
+    import click
+    import pytest
+
+    from fabric_platform.cli._webhooks_listen import check_target
+
+    for url in (
+        "http://localhost:3000/h",
+        "http://127.0.0.1:1/",
+        "http://[::1]:8080/x",
+        "https://127.5.6.7/",
+    ):
+        assert check_target(url, ()) == url
+    assert check_target("https://dev.example.com/h", ("dev.example.com",)) == "https://dev.example.com/h"
+    for url in ("http://10.0.0.1/h", "http://example.com/h", "ftp://127.0.0.1/x", "127.0.0.1:80"):
+        with pytest.raises(click.BadParameter):
+            check_target(url, ())

@@ -83,7 +83,10 @@ def secrets() -> None:
 def secrets_list(state: State) -> None:
     """List secret names."""
     names = state.client().list_secrets()
-    state.output.emit(names) if state.json else state.output.lines(str(n) for n in names)
+    if state.json:
+        state.output.emit(names)
+    else:
+        state.output.lines(str(n) for n in names)
 
 
 @secrets.command("set")

@@ -24,6 +24,7 @@ _COMMANDS: Dict[str, Tuple[str, str, str]] = {
     "profiles": ("_auth_cmds", "profiles", "List the saved profiles (credentials masked)."),
     "runs": ("_runs", "runs", "Submit, watch, inspect, cancel and download workflow runs."),
     "workflows": ("_runs", "workflows", "List workflows and show their input schemas."),
+    "assets": ("_assets", "assets", "List, upload and download assets (with byte progress)."),
     "events": ("_events", "events", "Follow the event stream (an organization's, a run's or a job's)."),
     "webhooks": (
         "_webhooks_listen",
@@ -151,7 +152,3 @@ def cli(
     )
     ctx.obj = state
     ctx.call_on_close(state.close)
-
-
-# Exposed for tests and the bench (the codes the documentation promises).
-EXIT_CODES = {"ok": 0, "api_error": EXIT_API, "usage": EXIT_USAGE, "interrupted": EXIT_INTERRUPTED}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Set
 
 import click
 
@@ -98,7 +98,8 @@ class DownloadBars:
         self.live = _live(json_mode)
         self._progress: Any = None
         self._tasks: Dict[str, Any] = {}
-        self._reported: Dict[str, int] = {}
+        self._started: Dict[str, float] = {}
+        self._done: Set[str] = set()
 
     def __enter__(self) -> DownloadBars:
         if self.live:
@@ -136,11 +137,22 @@ class DownloadBars:
             self._progress.update(task, completed=progress.done, total=progress.total)
             return
         # Plain: the start and the end of each file.
-        seen = self._reported.get(progress.label)
-        if seen is None:
+        if progress.label not in self._started:
+            self._started[progress.label] = time.monotonic()
             size = f"{progress.total} bytes" if progress.total is not None else "size unknown"
             click.echo(f"downloading {progress.label} ({size})", err=True)
-        self._reported[progress.label] = progress.done
+        if (
+            progress.total is not None
+            and progress.done == progress.total
+            and progress.label not in self._done
+        ):
+            self._done.add(progress.label)
+            took = max(time.monotonic() - self._started[progress.label], 1e-6)
+            rate = progress.done / took / 1e6
+            click.echo(
+                f"downloaded {progress.label}: {progress.done} bytes in {took:.2f} s ({rate:.1f} MB/s)",
+                err=True,
+            )
 
     def __exit__(self, *exc: object) -> None:
         if self._progress is not None:

@@ -47,7 +47,7 @@ class State:
         self._output: Optional[Output] = None
 
     # -- profile ---------------------------------------------------------------------------
-    def profile_name(self, *, must_exist: bool = True) -> Optional[str]:
+    def profile_name(self) -> Optional[str]:
         """The profile in use (None when no profile applies).
 
         Raises:
@@ -62,7 +62,7 @@ class State:
             raise click.UsageError(str(exc)) from None
         if named is None:
             return DEFAULT_PROFILE if DEFAULT_PROFILE in profiles else None
-        if must_exist and named not in profiles:
+        if named not in profiles:
             where = "--profile" if self.explicit_profile else "FABRIC_PROFILE"
             known = ", ".join(sorted(profiles)) or "none"
             raise click.BadParameter(
@@ -80,7 +80,7 @@ class State:
         return dict(profile_settings(name, self.environ)) if name else {}
 
     # -- client ----------------------------------------------------------------------------
-    def client(self, *, profile: Optional[str] = "auto") -> FabricClient:
+    def client(self) -> FabricClient:
         """The FabricClient for this invocation (created once).
 
         Refreshed session tokens are written back to the profile they came from.
@@ -89,7 +89,7 @@ class State:
             return self._client
         from .._client import FabricClient
 
-        name = self.profile_name() if profile == "auto" else profile
+        name = self.profile_name()
         on_tokens = None
         if name is not None:
 

@@ -12,12 +12,7 @@ code   meaning
 
 from __future__ import annotations
 
-import sys
-from typing import NoReturn
-
-import click
-
-__all__ = ["EXIT_API", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "describe", "fail"]
+__all__ = ["EXIT_API", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "describe"]
 
 EXIT_OK = 0
 EXIT_API = 1
@@ -41,9 +36,3 @@ def describe(exc: BaseException) -> str:
         rid = f" (request_id={exc.request_id})" if exc.request_id else ""
         return f"{code}: {exc.message}{rid}" if code else f"{exc.message}{rid}"
     return str(exc) or type(exc).__name__
-
-
-def fail(message: str, *, code: int = EXIT_API) -> NoReturn:
-    """Print ``Error: message`` on stderr and exit with ``code``."""
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(code)

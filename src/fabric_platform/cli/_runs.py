@@ -195,9 +195,10 @@ def list_(state: State, limit: int, offset: int) -> None:
 def cancel(state: State, run_id: str, reason: Optional[str]) -> None:
     """Cancel a run."""
     run = state.client().cancel_run(run_id, reason)
-    state.output.emit(run, columns=_RUN_COLUMNS) if state.json else state.output.success(
-        f"Run {run['id']} {run.get('status')}"
-    )
+    if state.json:
+        state.output.emit(run)
+    else:
+        state.output.success(f"Run {run['id']} {run.get('status')}")
 
 
 @runs.command()
