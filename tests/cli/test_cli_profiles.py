@@ -118,3 +118,14 @@ def test_refreshed_tokens_are_written_back_to_the_profile(tmp_path: Path) -> Non
         after = fab.config_file.read_text()
         assert after != before and "refresh_token" in after
         assert stat.S_IMODE(fab.config_file.stat().st_mode) == 0o600
+
+
+def test_json_and_debug_may_follow_the_subcommand(fab: Fab) -> None:
+    import json
+
+    after = fab.run("whoami", "--json")
+    assert after.exit_code == 0 and json.loads(after.stdout)["me"]["via"] == "api_key"
+    from fabric_platform.cli._app import hoist_flags
+
+    assert hoist_flags(["runs", "list", "--json"]) == ["--json", "runs", "list"]
+    assert hoist_flags(["api", "x", "--", "--json"]) == ["api", "x", "--", "--json"]

@@ -144,8 +144,16 @@ def test_webhooks_listen_refuses_non_loopback_targets(fab: Fab) -> None:
 
 
 def test_api_calls_operations_by_flat_and_namespaced_name(fab: Fab) -> None:
+    from fabric_platform_api.operations import OPERATIONS
+
     listing = fab.run("api", "--help")
-    assert (listing.exit_code == 0 and "178 operations" in listing.stdout) or "operations" in listing.stdout
+    assert listing.exit_code == 0 and f"{len(OPERATIONS)} operations" in listing.stdout
+    listed = [
+        line.split()[1]
+        for line in listing.stdout.splitlines()
+        if line.startswith("  ") and len(line.split()) > 2
+    ]
+    assert {op.ns for op in OPERATIONS.values()} <= set(listed)  # every operation is listed
     assert "get_run" in listing.stdout and "workflows.runs.get" in listing.stdout
     job = fab.json("api", "create_job", "--modality", "text", "--input", '{"prompt": "hi"}')
     assert job["input"] == {"prompt": "hi"}

@@ -7,7 +7,7 @@ group lives in its own module, imported when it is run (or its own help is asked
 from __future__ import annotations
 
 import sys
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import click
 
@@ -65,14 +65,35 @@ class FabricGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl([(name, entry[2]) for name, entry in _COMMANDS.items()])
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
-        argv = kwargs.get("args") if "args" in kwargs else (args[0] if args else None)
-        debug = "--debug" in (sys.argv[1:] if argv is None else list(argv))
+    def main(
+        self,
+        args: Optional[Sequence[str]] = None,
+        prog_name: Optional[str] = None,
+        complete_var: Optional[str] = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = hoist_flags(list(sys.argv[1:] if args is None else args))
         parent: Any = super()
-        code = _run(lambda: parent.main(*args, standalone_mode=False, **kwargs), debug)
+        code = _run(
+            lambda: parent.main(argv, prog_name, complete_var, standalone_mode=False, **extra),
+            "--debug" in argv,
+        )
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+#: Global flags that may also be written after the subcommand (``fabric runs list --json``).
+_HOISTED = ("--json", "--debug")
+
+
+def hoist_flags(argv: List[str]) -> List[str]:
+    """Move ``--json``/``--debug`` given after a subcommand to the front (up to a ``--``)."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    flags = [a for a in argv[:end] if a in _HOISTED]
+    rest = [a for a in argv[:end] if a not in _HOISTED]
+    return flags + rest + argv[end:]
 
 
 def _run(invoke: Any, debug: bool) -> int:
