@@ -21,6 +21,15 @@ from fabric_platform.testing import LocalFabric
 SRC = str(Path(fabric_platform.__file__).resolve().parents[1])
 
 
+def _runner() -> CliRunner:
+    # Click 8.2+ keeps stderr apart by default and removed the flag; 8.1 (the last on
+    # Python 3.9) mixes them unless told not to.
+    try:
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    except TypeError:
+        return CliRunner()
+
+
 class Fab:
     """Runs ``fabric`` against the emulator with a private ``XDG_CONFIG_HOME``."""
 
@@ -46,7 +55,7 @@ class Fab:
 
     def run(self, *args: str, input: Optional[str] = None, env: Optional[Dict[str, str]] = None) -> Result:
         """In-process, through Click's runner (stdout and stderr kept apart)."""
-        runner = CliRunner()
+        runner = _runner()
         full_env: Dict[str, Optional[str]] = {
             "FABRIC_PROFILE": None,
             "FABRIC_BASE_URL": None,
