@@ -113,6 +113,15 @@ def _run(invoke: Any, debug: bool) -> int:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return EXIT_INTERRUPTED
+    except ImportError as exc:
+        from . import EXTRA_MODULES, INSTALL_HINT
+
+        if exc.name not in EXTRA_MODULES:
+            raise
+        click.echo(
+            f"Error: this command needs the command-line extra ({exc.name} missing): {INSTALL_HINT}", err=True
+        )
+        return EXIT_USAGE
     except (FabricError, ValueError, OSError) as exc:
         if debug:
             import traceback
