@@ -71,6 +71,14 @@ class Fab:
         assert result.exit_code == 0, result.output + result.stderr
         return json.loads(result.stdout)
 
+    def process_env(self, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+        """The environment of a ``fabric`` process: ours without ``FABRIC_*``, then the test's."""
+        full = {k: v for k, v in os.environ.items() if not k.startswith("FABRIC_")}
+        full.update(self.env)
+        full["PYTHONPATH"] = os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")])
+        full.update(extra or {})
+        return full
+
     def spawn(
         self,
         *args: str,
@@ -79,10 +87,7 @@ class Fab:
         timeout: float = 60,
     ) -> subprocess.CompletedProcess:
         """As a real process: ``python -m fabric_platform ARGS``."""
-        full = {k: v for k, v in os.environ.items() if not k.startswith("FABRIC_")}
-        full.update(self.env)
-        full.update(env or {})
-        full["PYTHONPATH"] = os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")])
+        full = self.process_env(env)
         return subprocess.run(
             [sys.executable, "-m", "fabric_platform", *args],
             input=input,
@@ -97,10 +102,8 @@ def run_in_pty(
     fab: Fab, args: List[str], *, env: Optional[Dict[str, str]] = None, timeout: float = 60
 ) -> Tuple[int, str]:
     """``fabric ARGS`` on a real terminal (a pty): its exit code and all it drew."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith("FABRIC_")}
-    full.update(fab.env)
-    full.update({"PYTHONPATH": SRC, "TERM": "xterm-256color", "COLUMNS": "120"})
-    full.pop("NO_COLOR", None)
+    full = fab.process_env({"TERM": "xterm-256color", "COLUMNS": "120"})
+    full.pop("NO_COLOR", None)  # the tests' default; a test may set it again through env
     full.update(env or {})
     leader, follower = pty.openpty()
     proc = subprocess.Popen(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,22 +12,19 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any, Dict, List
 
-from cli_support import SRC, Fab
+from cli_support import Fab
 
 from fabric_platform.testing import LocalFabric
 from fabric_platform.webhooks import verify_signature
 
 
 def _popen(fab: Fab, *args: str) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FABRIC_")}
-    env.update(fab.env)
-    env["PYTHONPATH"] = SRC
     return subprocess.Popen(
         [sys.executable, "-m", "fabric_platform", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env=fab.process_env(),
     )
 
 
