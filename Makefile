@@ -29,7 +29,7 @@ help:
 $(STAMP): pyproject.toml codegen/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,emulator,codegen,speedups]'
+	$(PY) -m pip install -q -e '.[dev,emulator,codegen,speedups,cli]'
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -80,7 +80,7 @@ test-all: $(STAMP)
 	  py=$$(ls -d $(PYENV_ROOT)/versions/$$v*/bin/python 2>/dev/null | head -1); \
 	  test -n "$$py" || { echo "Python $$v not found"; exit 1; }; \
 	  test -x .venv-test-$$v/bin/python || $$py -m venv .venv-test-$$v; \
-	  .venv-test-$$v/bin/python -m pip install -q -e '.[dev,emulator,codegen]' || exit 1; \
+	  .venv-test-$$v/bin/python -m pip install -q -e '.[dev,emulator,codegen,cli]' || exit 1; \
 	  echo "== Python $$v"; .venv-test-$$v/bin/python -m pytest $(PYTEST_FLAGS) tests || exit 1; \
 	done
 	$(PY) -m pytest $(PYTEST_FLAGS) tests

@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _common import ROOT, Row, log, versions
 
-BENCHMARKS = ["percall", "imports", "sse", "wait", "fanout", "download", "transports", "upload"]
+BENCHMARKS = ["percall", "imports", "cli_start", "sse", "wait", "fanout", "download", "transports", "upload"]
 
 _NOTE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ._async_client import AsyncFabricClient
     from ._client import FabricClient
     from ._download_plan import DownloadProgress
+    from ._progress import RunProgress
     from ._sse import ServerSentEvent
     from ._streams import AsyncEventStream, EventStream
     from ._transport import ApiResponse
@@ -67,6 +68,7 @@ __all__ = [
     "FabricValidationError",
     "RunArtifact",
     "RunOutput",
+    "RunProgress",
     "ServerSentEvent",
     "StreamedEvent",
     "VariantOutput",
@@ -77,6 +79,7 @@ _LOCATIONS = {
     "FabricClient": "._client",
     "AsyncFabricClient": "._async_client",
     "DownloadProgress": "._download_plan",
+    "RunProgress": "._progress",
     "ApiResponse": "._transport",
     "ServerSentEvent": "._sse",
     "EventStream": "._streams",

@@ -47,6 +47,7 @@ class AsyncFabricClient(AsyncClientRunsMixin, AsyncClientDownloadsMixin, ClientB
         strict: bool = False,
         default_headers: Optional[Mapping[str, str]] = None,
         on_tokens: Optional[Callable[[Dict[str, Any]], None]] = None,
+        profile: Optional[str] = None,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
         self._configure(
@@ -59,6 +60,7 @@ class AsyncFabricClient(AsyncClientRunsMixin, AsyncClientDownloadsMixin, ClientB
             strict=strict,
             default_headers=default_headers,
             on_tokens=on_tokens,
+            profile=profile,
         )
         from ._transport import AsyncTransport  # asyncio loads with the first async client
 

@@ -126,6 +126,9 @@ class TokenStore:
         self._async_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
         )
+        if config is not None and config.session:
+            # A profile's saved session (``fabric login``): restored, not new, so no callback.
+            self.store(config.session, notify=False)
 
     @classmethod
     def from_config(cls, config: ClientConfig, *, refresh_path: str = DEFAULT_REFRESH_PATH) -> TokenStore:

@@ -40,6 +40,8 @@ class FabricClient(ClientRunsMixin, ClientDownloadsMixin, ClientBase, SyncMethod
         strict: Validate every response against the spec's models.
         default_headers: Headers added to every request.
         on_tokens: Called with new AuthTokens after login/refresh, so you can persist them.
+        profile: A profile of ``~/.config/fabric/config.toml`` (env ``FABRIC_PROFILE``):
+            its settings apply where neither an argument nor ``FABRIC_*`` gives one.
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class FabricClient(ClientRunsMixin, ClientDownloadsMixin, ClientBase, SyncMethod
         strict: bool = False,
         default_headers: Optional[Mapping[str, str]] = None,
         on_tokens: Optional[Callable[[Dict[str, Any]], None]] = None,
+        profile: Optional[str] = None,
     ) -> None:
         self._configure(
             base_url=base_url,
@@ -66,6 +69,7 @@ class FabricClient(ClientRunsMixin, ClientDownloadsMixin, ClientBase, SyncMethod
             strict=strict,
             default_headers=default_headers,
             on_tokens=on_tokens,
+            profile=profile,
         )
         self._tokens = TokenStore(self._config, refresh_path=REFRESH_PATH)
         self._transport = SyncTransport(self._config, self._tokens, http_client=http_client)

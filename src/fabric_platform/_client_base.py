@@ -57,6 +57,7 @@ class ClientBase:
         strict: bool,
         default_headers: Optional[Mapping[str, str]],
         on_tokens: Optional[Callable[[Dict[str, Any]], None]],
+        profile: Optional[str] = None,
     ) -> None:
         self._config = ClientConfig.from_env(
             base_url=base_url,
@@ -68,6 +69,7 @@ class ClientBase:
             strict=strict,
             default_headers=default_headers,
             on_tokens=on_tokens,
+            profile=profile,
         )
         self._namespaces: Dict[type, Any] = {}
 

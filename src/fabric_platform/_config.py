@@ -56,6 +56,8 @@ _FIELDS = (
     "default_headers",
     "strict",
     "on_tokens",
+    "profile",
+    "session",
 )
 
 
@@ -79,6 +81,8 @@ class ClientConfig:
     default_headers: Mapping[str, str]
     strict: bool
     on_tokens: Optional[TokensCallback]
+    profile: Optional[str]
+    session: Optional[Mapping[str, Any]]
 
     def __init__(
         self,
@@ -91,6 +95,8 @@ class ClientConfig:
         default_headers: Optional[Mapping[str, str]] = None,
         strict: bool = False,
         on_tokens: Optional[TokensCallback] = None,
+        profile: Optional[str] = None,
+        session: Optional[Mapping[str, Any]] = None,
     ) -> None:
         # Normalise once so URL joining elsewhere is a plain concatenation.
         base = str(base_url).strip().rstrip("/")
@@ -116,6 +122,9 @@ class ClientConfig:
             types.MappingProxyType(headers),
             strict,
             on_tokens,
+            profile,
+            # The session tokens a profile holds (restored by the token store, never shown).
+            None if session is None else types.MappingProxyType(dict(session)),
         )
         self.__dict__.update(zip(_FIELDS, values))
 
@@ -144,8 +153,10 @@ class ClientConfig:
         strict: bool = False,
         on_tokens: Optional[TokensCallback] = None,
         environ: Optional[Mapping[str, str]] = None,
+        profile: Optional[str] = None,
     ) -> ClientConfig:
-        """Resolve a configuration from explicit arguments, then ``FABRIC_*`` variables, then defaults.
+        """Resolve a configuration from explicit arguments, then ``FABRIC_*`` variables, then
+        the profile (``profile`` or ``FABRIC_PROFILE``, see ``_profiles``), then defaults.
 
         Also applies ``FABRIC_LOG=debug|info`` (turns on the ``fabric_platform`` logger).
 
@@ -160,21 +171,38 @@ class ClientConfig:
             strict: Validate responses against the generated models.
             on_tokens: Called with each new AuthTokens dict.
             environ: The environment to read (defaults to ``os.environ``).
+            profile: A profile of ``~/.config/fabric/config.toml``; else ``FABRIC_PROFILE``;
+                else none (the file is read only when a profile is named).
 
         Returns:
             The resolved configuration.
 
         Raises:
             ValueError: A value is out of range (e.g. ``timeout <= 0``).
+            ProfileError: The named profile does not exist (a ValueError).
         """
         env = os.environ if environ is None else environ
         _logging.configure_from_env(env)
+        profile_name = profile if profile is not None else (env.get("FABRIC_PROFILE", "").strip() or None)
+        stored: Mapping[str, Any] = {}
+        session = None
+        if profile_name:
+            from ._profiles import profile_settings, session_tokens
+
+            stored = profile_settings(profile_name, env)
+            # A key given explicitly or in the environment beats the profile's session too.
+            if api_key is None and not env.get("FABRIC_API_KEY", "").strip():
+                session = session_tokens(stored)
 
         def pick(explicit: Optional[str], name: str, default: Optional[str]) -> Optional[str]:
             if explicit is not None:
                 return explicit
             value = env.get(name, "").strip()
-            return value or default
+            if value:
+                return value
+            key = name[len("FABRIC_") :].lower()
+            saved = stored.get(key)
+            return saved if isinstance(saved, str) and saved else default
 
         return cls(
             base_url=pick(base_url, "FABRIC_BASE_URL", DEFAULT_BASE_URL) or DEFAULT_BASE_URL,
@@ -187,6 +215,8 @@ class ClientConfig:
             default_headers=default_headers or {},
             strict=strict,
             on_tokens=on_tokens,
+            profile=profile_name,
+            session=session,
         )
 
     def replace(self, **changes: Any) -> ClientConfig:

@@ -57,6 +57,8 @@ _DIGEST = re.compile(r"sha-256=:?([A-Za-z0-9+/=]+):?", re.IGNORECASE)
 class DownloadProgress(NamedTuple):
     """What a progress callback receives: once when the response starts, then per chunk.
 
+    Shares ``done``, ``total``, ``fraction`` and ``label`` with :class:`~fabric_platform.RunProgress`.
+
     Attributes:
         name: The file's final name (inside the destination folder).
         downloaded: Bytes written so far (back to 0 if a retry has to start over).
@@ -66,6 +68,24 @@ class DownloadProgress(NamedTuple):
     name: str
     downloaded: int
     total: Optional[int]
+
+    # The progress shape shared with wait_for_run's RunProgress (see ``_progress``).
+    @property
+    def done(self) -> int:
+        """Bytes written so far (``downloaded``)."""
+        return self.downloaded
+
+    @property
+    def fraction(self) -> Optional[float]:
+        """``downloaded / total`` (0.0–1.0), or None when the size is not known."""
+        if not self.total:
+            return None
+        return min(1.0, self.downloaded / self.total)
+
+    @property
+    def label(self) -> str:
+        """The file's name."""
+        return self.name
 
 
 ProgressCallback = Callable[[DownloadProgress], None]

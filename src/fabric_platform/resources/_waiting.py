@@ -54,7 +54,9 @@ def _timeout(run_id: str, timeout: float) -> FabricTimeoutError:
 
 def _progress(event: Mapping[str, Any], on_progress: Optional[ProgressCallback]) -> None:
     if on_progress is not None and event.get("kind") == "workflow.run.progress":
-        on_progress(event)
+        from .._progress import RunProgress  # the shared progress shape (done, total, fraction, label)
+
+        on_progress(RunProgress(event))
 
 
 def wait_for_terminal(

@@ -93,6 +93,18 @@ class ClientRunsMixin:
         Watches the run's event stream, so it returns moments after the run ends; polls
         every ``poll_interval`` seconds only when streaming is unavailable.
 
+        Args:
+            run_id: The run.
+            poll_interval: Seconds between polls when the stream is unavailable.
+            timeout: Seconds to wait in all.
+            on_progress: Called with a :class:`~fabric_platform.RunProgress` for each
+                ``workflow.run.progress`` event (``done``/``total`` tasks, ``fraction``,
+                ``label`` = current task, per-variant ``variants``): the same shape as a
+                download's :class:`~fabric_platform.DownloadProgress`.
+
+        Returns:
+            The terminal run.
+
         Raises:
             FabricTimeoutError: The run is not terminal after ``timeout`` seconds.
         """

@@ -56,7 +56,34 @@ class RunExecutor:
             pct = round(100.0 * done / total, 1)
         else:
             pct = 100.0 if run["status"] == "completed" else 0.0
-        return {"total_tasks": total, "completed_tasks": done, "current_task": current, "percentage": pct}
+        progress: Dict[str, Any] = {
+            "total_tasks": total,
+            "completed_tasks": done,
+            "current_task": current,
+            "percentage": pct,
+        }
+        indexes = sorted({n["variant_index"] for n in visible if isinstance(n.get("variant_index"), int)})
+        if len(indexes) > 1:
+            # Fanned-out runs (variants, bundles) also say how far each entry has got, so a
+            # client can draw one bar per variant from the progress events alone.
+            progress["variants"] = [
+                self._variant_progress(i, [n for n in visible if n.get("variant_index") == i])
+                for i in indexes
+            ]
+        return progress
+
+    @staticmethod
+    def _variant_progress(index: int, nodes: List[Dict[str, Any]]) -> Dict[str, Any]:
+        done = sum(1 for n in nodes if n["status"] in DONE_NODE)
+        current = next((n["key"] for n in reversed(nodes) if n["status"] in ("running", "waiting")), None)
+        pct = round(100.0 * done / len(nodes), 1) if nodes else 0.0
+        return {
+            "variant_index": index,
+            "total_tasks": len(nodes),
+            "completed_tasks": done,
+            "current_task": current,
+            "percentage": pct,
+        }
 
     def _save(self, run: Dict[str, Any]) -> None:
         run["progress"] = self._progress(run)
