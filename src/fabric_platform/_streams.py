@@ -188,7 +188,11 @@ class EventStream(Iterator["StreamedEvent"]):
         self._transport = transport
         # The decoder's events are the streamed events (StreamedEvent is ServerSentEvent at
         # runtime); one cast per stream, none per event.
-        self._gen = cast("Generator[StreamedEvent, None, None]", self._events())
+        # The generator gets the transport and the state, not the stream: were it to hold
+        # `self`, stream and generator would form a cycle, and a loop left with `break` would
+        # leave the connection open until the cyclic GC runs, at any point of later code
+        # (inside httpcore's pool lock, say, where closing it deadlocks).
+        self._gen = cast("Generator[StreamedEvent, None, None]", self._events(transport, self._state))
 
     @property
     def reconnects(self) -> int:
@@ -217,13 +221,13 @@ class EventStream(Iterator["StreamedEvent"]):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _events(self) -> Generator[ServerSentEvent, None, None]:
-        st = self._state
+    @staticmethod
+    def _events(transport: SyncTransport, st: _StreamState) -> Generator[ServerSentEvent, None, None]:
         while not st.done:
             st.check_deadline()
             error: Optional[BaseException] = None
             try:
-                with self._transport.open_stream(
+                with transport.open_stream(
                     st.prepared, headers=st.headers(), timeout=st.read_timeout()
                 ) as resp:
                     _check_event_stream(resp)
@@ -277,7 +281,8 @@ class AsyncEventStream(AsyncIterator["StreamedEvent"]):
             max_reconnects=max_reconnects,
         )
         self._transport = transport
-        self._gen = cast("AsyncGenerator[StreamedEvent, None]", self._events())
+        # No `self` in the generator (see EventStream): no cycle, prompt finalization.
+        self._gen = cast("AsyncGenerator[StreamedEvent, None]", self._events(transport, self._state))
 
     @property
     def reconnects(self) -> int:
@@ -304,15 +309,15 @@ class AsyncEventStream(AsyncIterator["StreamedEvent"]):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def _events(self) -> AsyncGenerator[ServerSentEvent, None]:
+    @staticmethod
+    async def _events(transport: AsyncTransport, st: _StreamState) -> AsyncGenerator[ServerSentEvent, None]:
         import asyncio
 
-        st = self._state
         while not st.done:
             st.check_deadline()
             error: Optional[BaseException] = None
             try:
-                async with self._transport.open_stream(
+                async with transport.open_stream(
                     st.prepared, headers=st.headers(), timeout=st.read_timeout()
                 ) as resp:
                     _check_event_stream(resp)
