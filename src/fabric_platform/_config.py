@@ -110,6 +110,8 @@ class ClientConfig:
             raise TypeError(f"max_retries must be an int, got {type(max_retries).__name__}")
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+        if api_key is not None:
+            _check_api_key(api_key)
         # A read-only copy: the caller's dict may change later, our config must not.
         headers = {str(k): str(v) for k, v in dict(default_headers or {}).items()}
         values = (
@@ -258,3 +260,22 @@ class ClientConfig:
             "default_headers": sorted(self.default_headers),
             "strict": self.strict,
         }
+
+
+def _check_api_key(api_key: object) -> None:
+    """Reject a key that could never be sent, at construction rather than on the first request.
+
+    An empty key would go out as ``Authorization: Bearer `` and a non-ASCII one (a pasted
+    ``…`` placeholder) fails deep in the HTTP layer; neither message may show the key itself.
+    """
+    if not isinstance(api_key, str):
+        raise TypeError(f"api_key must be a str, got {type(api_key).__name__}")
+    if not api_key.strip():
+        raise ValueError("api_key is empty: pass your fab_* key, or api_key=None to read FABRIC_API_KEY")
+    for position, char in enumerate(api_key):
+        if not ("!" <= char <= "~"):
+            what = "whitespace" if char.isspace() else f"a non-ASCII character (U+{ord(char):04X})"
+            raise ValueError(
+                f"api_key contains {what} at position {position}: an API key is printable ASCII "
+                "(check for a pasted placeholder or a stray newline)"
+            )
