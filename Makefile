@@ -13,7 +13,7 @@ PYTEST_FLAGS ?= -q -p no:cacheprovider
 LINT_DIRS := $(wildcard src tests codegen examples bench)
 
 .PHONY: help setup demo test test-all generate check-drift lint typecheck validate-spec unit integration \
-        import-check-39 bench bench-smoke reliability clean
+        import-check-39 bench bench-smoke reliability docs docs-serve test-docs clean
 
 help:
 	@echo "make demo        start the local Fabric emulator and run the examples end to end"
@@ -27,7 +27,7 @@ help:
 $(STAMP): pyproject.toml codegen/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,emulator,codegen,speedups]'
+	$(PY) -m pip install -q -e '.[dev,emulator,codegen,speedups,docs]'
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -38,10 +38,12 @@ demo: $(STAMP)
 generate: $(STAMP)
 	$(PY) codegen/generate.py
 	$(PY) codegen/unasync.py
+	$(PY) codegen/reference.py
 
 check-drift: $(STAMP)
 	$(PY) codegen/generate.py --check
 	$(PY) codegen/unasync.py --check
+	$(PY) codegen/reference.py --check
 
 validate-spec: $(STAMP)
 	$(PY) -c "import yaml, openapi_spec_validator as v; v.validate(yaml.safe_load(open('spec/openapi.yaml'))); print('spec/openapi.yaml: valid OpenAPI 3.1')"
@@ -93,6 +95,18 @@ bench-smoke: $(STAMP)
 reliability: $(STAMP)
 	FABRIC_RELIABILITY_SIZE=full FABRIC_RELIABILITY_REPORT=RELIABILITY.md \
 		$(PY) -m pytest $(PYTEST_FLAGS) tests/reliability
+
+# The documentation site, built offline; --strict turns every broken link or reference into a failure.
+docs: $(STAMP)
+	$(PY) -m mkdocs build --strict --quiet
+	@echo "site/: built from mkdocs.yml (open site/index.html)"
+
+docs-serve: $(STAMP)
+	$(PY) -m mkdocs serve
+
+# Every Python block of README.md and docs/ runs against a fresh emulator (tests/docs/).
+test-docs: $(STAMP)
+	$(PY) -m pytest $(PYTEST_FLAGS) tests/docs
 
 clean:
 	rm -rf $(VENV) .venv-3.* dist build .pytest_cache .mypy_cache .ruff_cache
