@@ -13,7 +13,7 @@ PYTEST_FLAGS ?= -q -p no:cacheprovider
 LINT_DIRS := $(wildcard src tests codegen examples bench)
 
 .PHONY: help setup demo test test-all generate check-drift lint typecheck validate-spec unit integration \
-        import-check-39 bench bench-smoke reliability docs docs-serve test-docs clean
+        import-check-39 bench bench-smoke reliability docs docs-serve test-docs lint-spec clean
 
 help:
 	@echo "make demo        start the local Fabric emulator and run the examples end to end"
@@ -48,6 +48,17 @@ check-drift: $(STAMP)
 validate-spec: $(STAMP)
 	$(PY) -c "import yaml, openapi_spec_validator as v; v.validate(yaml.safe_load(open('spec/openapi.yaml'))); print('spec/openapi.yaml: valid OpenAPI 3.1')"
 
+# Spectral (npm, pinned in tools/spectral/package-lock.json): 0 warnings on the spec.
+SPECTRAL := tools/spectral/node_modules/.bin/spectral
+$(SPECTRAL): tools/spectral/package.json tools/spectral/package-lock.json
+	@command -v npm >/dev/null || { echo "lint-spec: needs npm (Node.js) to install Spectral"; exit 1; }
+	cd tools/spectral && npm ci --silent --no-audit --no-fund
+	@touch $(SPECTRAL)
+
+lint-spec: $(SPECTRAL)
+	$(SPECTRAL) lint --quiet --fail-severity=warn --ruleset .spectral.yaml spec/openapi.yaml
+	@echo "spec/openapi.yaml: 0 Spectral warnings (spectral:oas)"
+
 lint: $(STAMP)
 	$(PY) -m ruff check $(LINT_DIRS)
 	$(PY) -m ruff format --check $(LINT_DIRS)
@@ -61,7 +72,7 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(PY) -m pytest $(PYTEST_FLAGS) tests/integration
 
-test: $(STAMP) lint typecheck validate-spec check-drift
+test: $(STAMP) lint typecheck validate-spec lint-spec check-drift
 	$(PY) -m pytest $(PYTEST_FLAGS) tests && $(MAKE) --no-print-directory bench-smoke
 	$(MAKE) --no-print-directory import-check-39
 
