@@ -142,7 +142,10 @@ def collect(spec: Spec) -> Tuple[List[Method], List[str]]:
     finally:
         sync.close()
     diff = sorted(".".join(p) for p in set(sync_methods) ^ async_names)
-    methods = [Method(p, _signature(f), _summary(f), ops.get(p), inspect.getdoc(f) or "") for p, f in sorted(sync_methods.items())]
+    methods = [
+        Method(p, _signature(f), _summary(f), ops.get(p), inspect.getdoc(f) or "")
+        for p, f in sorted(sync_methods.items())
+    ]
     # A flat name is listed once, beside its namespaced twin ("also fabric.get_run").
     paths = set(sync_methods)
     methods = [
@@ -225,12 +228,15 @@ def render_page(group: str, methods: List[Method], spec: Spec, raw_ops: Dict[str
                 lines += ["```text", rest, "```", ""]
             continue
         op = m.op
+        if op.description:
+            lines += [op.description, ""]
         other = _other_name(m)
         facts = [f"- **Route:** `{op.method.upper()} {op.path}`"]
         if other:
             facts.append(f"- **Also:** `{other}`")
         ret = _annotation(op.return_type if m.path != (op.flat,) else op.flat_return_type)
-        facts.append(f"- **Returns:** {_type_links(ret, schemas, '../types.md')}")
+        said = f" — {op.returns_description}" if op.returns_description else ""
+        facts.append(f"- **Returns:** {_type_links(ret, schemas, '../types.md')}{said}")
         facts.append(f"- **Errors:** {_errors(op, raw_ops)} (see [errors](../errors.md))")
         lines += [*facts, ""]
         args = [a for a in op.signature_args]

@@ -41,6 +41,14 @@ class SystemNamespace(SyncNamespace):
         """Check that the control plane is up.
 
         `GET /v1/health` · also `fabric.health_check(...)`
+
+        Returns:
+            The service health.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.HEALTH_CHECK, {})
 
@@ -48,6 +56,14 @@ class SystemNamespace(SyncNamespace):
         """Get the status of the control plane and its components.
 
         `GET /v1/system/status` · also `fabric.system_status(...)`
+
+        Returns:
+            The system status.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.SYSTEM_STATUS, {})
 
@@ -55,6 +71,14 @@ class SystemNamespace(SyncNamespace):
         """Get the server version and enabled features.
 
         `GET /v1/system/info` · also `fabric.system_info(...)`
+
+        Returns:
+            The system information.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.SYSTEM_INFO, {})
 
@@ -66,6 +90,14 @@ class AuthNamespace(SyncNamespace):
         """Create an account with email and password and sign in.
 
         `POST /v1/auth/signup` · also `fabric.signup(...)`
+
+        Returns:
+            The new session's tokens.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.SIGNUP, {"email": email, "password": password}, idempotency_key=idempotency_key
@@ -75,6 +107,14 @@ class AuthNamespace(SyncNamespace):
         """Sign in with email and password.
 
         `POST /v1/auth/login` · also `fabric.login(...)`
+
+        Returns:
+            The session's tokens.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.LOGIN, {"email": email, "password": password}, idempotency_key=idempotency_key
@@ -84,6 +124,11 @@ class AuthNamespace(SyncNamespace):
         """Email a passwordless sign-in link.
 
         `POST /v1/auth/magic-link` · also `fabric.magic_link(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.MAGIC_LINK, {"email": email}, idempotency_key=idempotency_key)
 
@@ -103,6 +148,14 @@ class AuthNamespace(SyncNamespace):
 
         Args:
             provider: Provider name, e.g. google.
+
+        Returns:
+            The session's tokens.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.SOCIAL_LOGIN,
@@ -120,6 +173,14 @@ class AuthNamespace(SyncNamespace):
         """Exchange a (single-use) refresh token for a new token pair.
 
         `POST /v1/auth/token/refresh` · also `fabric.refresh_token(...)`
+
+        Returns:
+            The new token pair.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.REFRESH_TOKEN, {"refresh_token": refresh_token}, idempotency_key=idempotency_key
@@ -132,6 +193,11 @@ class AuthNamespace(SyncNamespace):
 
         Args:
             access_token: The access token to revoke.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.LOGOUT, {"access_token": access_token}, idempotency_key=idempotency_key
@@ -141,6 +207,11 @@ class AuthNamespace(SyncNamespace):
         """Sign out every session of the current user.
 
         `POST /v1/auth/logout-all` · also `fabric.logout_all(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LOGOUT_ALL, {}, idempotency_key=idempotency_key)
 
@@ -148,6 +219,11 @@ class AuthNamespace(SyncNamespace):
         """Email a password-recovery link.
 
         `POST /v1/auth/forgot-password` · also `fabric.forgot_password(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.FORGOT_PASSWORD, {"email": email}, idempotency_key=idempotency_key)
 
@@ -160,6 +236,11 @@ class AuthNamespace(SyncNamespace):
 
         Args:
             recovery_token: The recovery token from the emailed link.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.RESET_PASSWORD,
@@ -173,6 +254,11 @@ class AuthNamespace(SyncNamespace):
         """Change the current user's password.
 
         `POST /v1/auth/change-password` · also `fabric.change_password(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CHANGE_PASSWORD,
@@ -184,6 +270,11 @@ class AuthNamespace(SyncNamespace):
         """Send the email-verification message again.
 
         `POST /v1/auth/resend-verification` · also `fabric.resend_verification(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.RESEND_VERIFICATION, {"email": email}, idempotency_key=idempotency_key)
 
@@ -191,6 +282,11 @@ class AuthNamespace(SyncNamespace):
         """Verify an email address with the token from the verification message.
 
         `POST /v1/auth/verify` · also `fabric.verify_email(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.VERIFY_EMAIL, {"token": token}, idempotency_key=idempotency_key)
 
@@ -198,6 +294,14 @@ class AuthNamespace(SyncNamespace):
         """Start TOTP enrollment for the current user.
 
         `POST /v1/auth/totp/enroll` · also `fabric.totp_enroll(...)`
+
+        Returns:
+            The authenticator URI and recovery codes.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.TOTP_ENROLL, {}, idempotency_key=idempotency_key)
 
@@ -205,6 +309,14 @@ class AuthNamespace(SyncNamespace):
         """Verify a TOTP code (completes enrollment on first success).
 
         `POST /v1/auth/totp/verify` · also `fabric.totp_verify(...)`
+
+        Returns:
+            The verification result.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.TOTP_VERIFY, {"code": code}, idempotency_key=idempotency_key)
 
@@ -212,6 +324,14 @@ class AuthNamespace(SyncNamespace):
         """Use a TOTP recovery code.
 
         `POST /v1/auth/totp/recovery` · also `fabric.totp_recovery(...)`
+
+        Returns:
+            The recovery result.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.TOTP_RECOVERY, {"code": code}, idempotency_key=idempotency_key)
 
@@ -219,6 +339,11 @@ class AuthNamespace(SyncNamespace):
         """Disable TOTP for the current user.
 
         `DELETE /v1/auth/totp` · also `fabric.totp_disable(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.TOTP_DISABLE, {})
 
@@ -251,6 +376,14 @@ class OauthNamespace(SyncNamespace):
             scope: Space-separated scopes to request.
             subject_token: For grant_type=token_exchange: the token to exchange.
             subject_token_type: For grant_type=token_exchange.
+
+        Returns:
+            The issued token.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.OAUTH_TOKEN,
@@ -270,6 +403,11 @@ class OauthNamespace(SyncNamespace):
         """Revoke an OAuth access or refresh token.
 
         `POST /v1/oauth/revoke` · also `fabric.oauth_revoke_token(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.OAUTH_REVOKE_TOKEN, {"token": token}, idempotency_key=idempotency_key)
 
@@ -281,6 +419,14 @@ class OauthClientsNamespace(SyncNamespace):
         """List the OAuth clients visible to the caller.
 
         `GET /v1/oauth/clients` · also `fabric.list_oauth_clients(...)`
+
+        Returns:
+            The clients (without secrets).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_OAUTH_CLIENTS, {})
 
@@ -296,6 +442,14 @@ class OauthClientsNamespace(SyncNamespace):
         """Register an OAuth client (its secret is returned only here).
 
         `POST /v1/oauth/clients` · also `fabric.create_oauth_client(...)`
+
+        Returns:
+            The new client, with `client_secret`.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_OAUTH_CLIENT,
@@ -315,6 +469,11 @@ class OauthClientsNamespace(SyncNamespace):
 
         Args:
             client_id: The client's `id`.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.DELETE_OAUTH_CLIENT, {"client_id": client_id})
 
@@ -329,6 +488,14 @@ class JobsNamespace(SyncNamespace):
 
         Args:
             cursor: The `next_cursor` of the previous page.
+
+        Returns:
+            A page of jobs.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_JOBS, {"limit": limit, "cursor": cursor})
 
@@ -347,10 +514,21 @@ class JobsNamespace(SyncNamespace):
     ) -> types.Job:
         """Create a job.
 
+        `idempotency_key` is sent both as the `Idempotency-Key` header and in the body; the
+        same key with the same body returns the first job.
+
         `POST /v1/jobs` · also `fabric.create_job(...)`
 
         Args:
             modality: e.g. text, image, embedding.
+
+        Returns:
+            The job.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_JOB,
@@ -368,6 +546,14 @@ class JobsNamespace(SyncNamespace):
         """Get a job.
 
         `GET /v1/jobs/{job_id}` · also `fabric.get_job(...)`
+
+        Returns:
+            The job.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_JOB, {"job_id": job_id})
 
@@ -375,6 +561,14 @@ class JobsNamespace(SyncNamespace):
         """Get the provider usage and cost of a job.
 
         `GET /v1/jobs/{job_id}/usage` · also `fabric.get_job_usage(...)`
+
+        Returns:
+            The job's usage.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_JOB_USAGE, {"job_id": job_id})
 
@@ -387,10 +581,20 @@ class EventsNamespace(SyncNamespace):
     ) -> Iterator[ServerSentEvent]:
         """Stream a job's events (Server-Sent Events; ends after the terminal event).
 
+        Reconnect with `Last-Event-ID` to resume after the last event received.
+
         `GET /v1/jobs/{job_id}/events` · also `fabric.stream_job_events(...)`
 
         Args:
             include_internal: Also emit internal shim-node events.
+
+        Returns:
+            The stream of server-sent events; it reconnects with Last-Event-ID.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._stream(
             _ops.STREAM_JOB_EVENTS, {"job_id": job_id, "include_internal": include_internal}
@@ -401,10 +605,20 @@ class EventsNamespace(SyncNamespace):
     ) -> Iterator[ServerSentEvent]:
         """Stream a run's events (Server-Sent Events; ends after the terminal event).
 
+        Reconnect with `Last-Event-ID` to resume after the last event received.
+
         `GET /v1/workflow-runs/{run_id}/events` · also `fabric.stream_run_events(...)`
 
         Args:
             include_internal: Also emit internal shim-node events.
+
+        Returns:
+            The stream of server-sent events; it reconnects with Last-Event-ID.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._stream(
             _ops.STREAM_RUN_EVENTS, {"run_id": run_id, "include_internal": include_internal}
@@ -413,10 +627,20 @@ class EventsNamespace(SyncNamespace):
     def stream(self, include_internal: Optional[bool] = None) -> Iterator[ServerSentEvent]:
         """Stream every event the caller may see (Server-Sent Events).
 
+        Reconnect with `Last-Event-ID` to resume after the last event received.
+
         `GET /v1/events/stream` · also `fabric.stream_events(...)`
 
         Args:
             include_internal: Also emit internal shim-node events.
+
+        Returns:
+            The stream of server-sent events; it reconnects with Last-Event-ID.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._stream(_ops.STREAM_EVENTS, {"include_internal": include_internal})
 
@@ -452,6 +676,14 @@ class WorkflowsNamespace(SyncNamespace):
         Args:
             name: The workflow name.
             cost_profile: The cost profile to estimate with; the contract does not fix its shape.
+
+        Returns:
+            The estimate.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ESTIMATE_WORKFLOW_COST,
@@ -467,6 +699,14 @@ class WorkflowsDefinitionsNamespace(SyncNamespace):
         """List the workflow definitions of an organization.
 
         `GET /v1/workflow-definitions` · also `fabric.list_workflows(...)`
+
+        Returns:
+            The definitions.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_WORKFLOWS, {"organization_id": organization_id})
 
@@ -482,6 +722,14 @@ class WorkflowsDefinitionsNamespace(SyncNamespace):
         """Create a workflow definition, or update the one with the same name in the org (version+1, same id).
 
         `POST /v1/workflow-definitions` · also `fabric.upsert_workflow(...)`
+
+        Returns:
+            The stored definition.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.UPSERT_WORKFLOW,
@@ -493,6 +741,14 @@ class WorkflowsDefinitionsNamespace(SyncNamespace):
         """Get a workflow definition.
 
         `GET /v1/workflow-definitions/{workflow_id}` · also `fabric.get_workflow(...)`
+
+        Returns:
+            The definition.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_WORKFLOW, {"workflow_id": workflow_id})
 
@@ -511,11 +767,21 @@ class WorkflowsRunsNamespace(SyncNamespace):
     ) -> types.Run:
         """Create a run of a workflow definition (not started; see startWorkflowRunLegacy).
 
+        The hand-written `run_workflow` calls this, then the start operation.
+
         `POST /v1/workflow-runs`
 
         Args:
             context: The run's input.
             environment: Execution environment; the contract does not fix its shape.
+
+        Returns:
+            The created run (status pending).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_WORKFLOW_RUN_LEGACY,
@@ -534,6 +800,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Start a created run.
 
         `POST /v1/workflow-runs/{run_id}/start`
+
+        Returns:
+            The run, accepted for execution.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.START_WORKFLOW_RUN_LEGACY,
@@ -545,6 +819,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Get a run (id-based API).
 
         `GET /v1/workflow-runs/{run_id}` · also `fabric.get_run(...)`
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_RUN, {"run_id": run_id})
 
@@ -554,6 +836,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Cancel a run.
 
         `POST /v1/workflow-runs/{run_id}/cancel` · also `fabric.cancel_run(...)`
+
+        Returns:
+            The cancelled run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CANCEL_RUN, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -565,6 +855,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Cancel several runs at once.
 
         `POST /v1/workflow-runs/bulk-cancel` · also `fabric.bulk_cancel_runs(...)`
+
+        Returns:
+            Which runs were cancelled and which were not.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.BULK_CANCEL_RUNS, {"run_ids": run_ids}, idempotency_key=idempotency_key
@@ -574,6 +872,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Get a run's log.
 
         `GET /v1/workflow-runs/{run_id}/log` · also `fabric.run_log(...)`
+
+        Returns:
+            The log.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.RUN_LOG, {"run_id": run_id})
 
@@ -581,6 +887,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """List the child runs spawned by a run's subworkflow nodes.
 
         `GET /v1/workflow-runs/{run_id}/children` · also `fabric.list_children(...)`
+
+        Returns:
+            The child runs.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_CHILDREN, {"run_id": run_id})
 
@@ -598,6 +912,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
 
         Args:
             data: the JSON body
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.RESUME_NODE,
@@ -619,6 +941,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
 
         Args:
             created_by: Only runs created by this principal.
+
+        Returns:
+            The runs (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.LIST_RUNS,
@@ -663,6 +993,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
 
         Args:
             created_by: Only runs created by this principal.
+
+        Returns:
+            The waiting runs (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.LIST_WAITING_RUNS,
@@ -697,6 +1035,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Get a run of a named workflow.
 
         `GET /v1/workflows/runs/{run_id}`
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_WORKFLOW_RUN, {"run_id": run_id})
 
@@ -706,6 +1052,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Pause a run.
 
         `POST /v1/workflows/runs/{run_id}/pause` · also `fabric.pause_run(...)`
+
+        Returns:
+            The paused run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.PAUSE_RUN, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -717,6 +1071,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Resume a paused run.
 
         `POST /v1/workflows/runs/{run_id}/resume` · also `fabric.resume_run(...)`
+
+        Returns:
+            The resumed run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.RESUME_RUN, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -728,6 +1090,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Recover a failed or stuck run.
 
         `POST /v1/workflows/runs/{run_id}/recover` · also `fabric.recover_run(...)`
+
+        Returns:
+            The recovered run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.RECOVER_RUN, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -739,6 +1109,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Cancel a run of a named workflow, recording a reason.
 
         `POST /v1/workflows/runs/{run_id}/cancel` · also `fabric.cancel_run_with_reason(...)`
+
+        Returns:
+            The cancelled run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CANCEL_RUN_WITH_REASON, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -755,6 +1133,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Send a named signal to a run.
 
         `POST /v1/workflows/runs/{run_id}/signal` · also `fabric.signal_run(...)`
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.SIGNAL_RUN,
@@ -774,6 +1160,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Approve (or reject) a run waiting for approval.
 
         `POST /v1/workflows/runs/{run_id}/approve` · also `fabric.approve_run(...)`
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.APPROVE_RUN,
@@ -785,6 +1179,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """List a run's artifacts.
 
         `GET /v1/workflows/runs/{run_id}/artifacts` · also `fabric.list_run_artifacts(...)`
+
+        Returns:
+            The artifacts.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_RUN_ARTIFACTS, {"run_id": run_id})
 
@@ -805,6 +1207,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Record an artifact produced by a run's task.
 
         `POST /v1/workflows/runs/{run_id}/artifacts` · also `fabric.record_run_artifact(...)`
+
+        Returns:
+            The recorded artifact.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.RECORD_RUN_ARTIFACT,
@@ -826,11 +1236,23 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Get a run's cost, in total and per node.
 
         `GET /v1/workflows/runs/{run_id}/costs` · also `fabric.get_cost_breakdown(...)`
+
+        Returns:
+            The cost breakdown.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_COST_BREAKDOWN, {"run_id": run_id})
 
     def download_artifact_bytes(self, artifact_id: str, expires: int, signature: str) -> bytes:
         """Download a run artifact's bytes through its signed URL.
+
+        The target of `RunArtifact.download_url`: it needs no credentials, only the URL's
+        `expires` and `signature` (403 once expired or altered). The body is the raw file
+        with the artifact's media type; errors are envelopes as usual.
 
         `GET /v1/workflows/artifacts/{artifact_id}/download`
 
@@ -838,6 +1260,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
             artifact_id: The artifact id.
             expires: Expiry of the signed URL (Unix seconds).
             signature: The URL's signature.
+
+        Returns:
+            The raw bytes.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.DOWNLOAD_RUN_ARTIFACT,
@@ -862,6 +1292,14 @@ class WorkflowsRegistryNamespace(SyncNamespace):
 
         Args:
             steps: The steps, in order; the contract does not fix the shape of a step.
+
+        Returns:
+            The registry entry of the composed workflow.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.COMPOSE_WORKFLOW,
@@ -875,6 +1313,14 @@ class WorkflowsRegistryNamespace(SyncNamespace):
         """List the named workflows available to an organization.
 
         `GET /v1/workflow-registry` · also `fabric.list_workflow_registry(...)`
+
+        Returns:
+            The registry entries.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.LIST_WORKFLOW_REGISTRY, {"organization_id": organization_id, "team_id": team_id}
@@ -895,10 +1341,21 @@ class WorkflowsRegistryNamespace(SyncNamespace):
     ) -> types.RegistryEntry:
         """Create or update a registry entry.
 
+        `upsert_workflow_registry_entry(name, body)` sends `{name, **body}` (plus any
+        keyword fields).
+
         `POST /v1/workflow-registry` · also `fabric.upsert_workflow_registry_entry(...)`
 
         Args:
             body: more body fields
+
+        Returns:
+            The stored entry.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.UPSERT_WORKFLOW_REGISTRY_ENTRY,
@@ -924,6 +1381,14 @@ class WorkflowsRegistryNamespace(SyncNamespace):
 
         Args:
             name: Hierarchical name, slashes unescaped (research/trends).
+
+        Returns:
+            The entry.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.GET_WORKFLOW_REGISTRY_ENTRY,
@@ -939,6 +1404,11 @@ class WorkflowsRegistryNamespace(SyncNamespace):
 
         Args:
             name: Hierarchical name, slashes unescaped (research/trends).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.DELETE_WORKFLOW_REGISTRY_ENTRY,
@@ -952,6 +1422,14 @@ class WorkflowsRegistryNamespace(SyncNamespace):
 
         Args:
             name: Hierarchical name, slashes unescaped (research/trends).
+
+        Returns:
+            The schemas.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.GET_WORKFLOW_SCHEMAS, {"name": name, "organization_id": organization_id}
@@ -965,6 +1443,14 @@ class NodesNamespace(SyncNamespace):
         """List the node type catalogue.
 
         `GET /v1/nodes` · also `fabric.list_nodes(...)`
+
+        Returns:
+            The node types.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_NODES, {})
 
@@ -972,6 +1458,14 @@ class NodesNamespace(SyncNamespace):
         """Get one node type from the catalogue.
 
         `GET /v1/nodes/{node_id}` · also `fabric.get_node(...)`
+
+        Returns:
+            The node type.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_NODE, {"node_id": node_id})
 
@@ -983,6 +1477,14 @@ class SchedulesNamespace(SyncNamespace):
         """List the schedules of a workflow definition.
 
         `GET /v1/workflow-definitions/{workflow_definition_id}/schedules` · also `fabric.list_schedules(...)`
+
+        Returns:
+            The schedules.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_SCHEDULES, {"workflow_definition_id": workflow_definition_id})
 
@@ -1004,6 +1506,14 @@ class SchedulesNamespace(SyncNamespace):
             cron_expression: Five-field cron, e.g. "0 9 * * 1-5".
             timezone: IANA time zone name.
             concurrency_policy: While a run of this schedule is active: start another (allow), skip the firing (forbid; a manual trigger is 409), or cancel the active run first (replace).
+
+        Returns:
+            The schedule.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_SCHEDULE,
@@ -1021,6 +1531,14 @@ class SchedulesNamespace(SyncNamespace):
         """Get a schedule.
 
         `GET /v1/schedules/{schedule_id}` · also `fabric.get_schedule(...)`
+
+        Returns:
+            The schedule.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_SCHEDULE, {"schedule_id": schedule_id})
 
@@ -1038,6 +1556,14 @@ class SchedulesNamespace(SyncNamespace):
         """Update some fields of a schedule.
 
         `PATCH /v1/schedules/{schedule_id}` · also `fabric.update_schedule(...)`
+
+        Returns:
+            The updated schedule.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.UPDATE_SCHEDULE,
@@ -1056,6 +1582,11 @@ class SchedulesNamespace(SyncNamespace):
         """Delete a schedule.
 
         `DELETE /v1/schedules/{schedule_id}` · also `fabric.delete_schedule(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.DELETE_SCHEDULE, {"schedule_id": schedule_id})
 
@@ -1063,6 +1594,14 @@ class SchedulesNamespace(SyncNamespace):
         """Trigger a schedule now (manual run).
 
         `POST /v1/schedules/{schedule_id}/trigger` · also `fabric.trigger_schedule(...)`
+
+        Returns:
+            The run that was started.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.TRIGGER_SCHEDULE, {"schedule_id": schedule_id}, idempotency_key=idempotency_key
@@ -1072,6 +1611,14 @@ class SchedulesNamespace(SyncNamespace):
         """List the runs a schedule has triggered.
 
         `GET /v1/schedules/{schedule_id}/history` · also `fabric.schedule_history(...)`
+
+        Returns:
+            The trigger history.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.SCHEDULE_HISTORY, {"schedule_id": schedule_id})
 
@@ -1083,6 +1630,14 @@ class ProvidersNamespace(SyncNamespace):
         """List the model providers, their modalities and models.
 
         `GET /v1/providers` · also `fabric.providers.list(...)`
+
+        Returns:
+            The providers.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_PROVIDERS, {})
 
@@ -1090,6 +1645,14 @@ class ProvidersNamespace(SyncNamespace):
         """List the model providers, their modalities and models.
 
         `GET /v1/providers` · also `fabric.providers(...)`
+
+        Returns:
+            The providers.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_PROVIDERS, {})
 
@@ -1105,6 +1668,14 @@ class ProvidersNamespace(SyncNamespace):
         """Execute a provider call directly.
 
         `POST /v1/providers/execute` · also `fabric.execute_provider(...)`
+
+        Returns:
+            The provider's output and usage.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.EXECUTE_PROVIDER,
@@ -1123,6 +1694,14 @@ class ProvidersNamespace(SyncNamespace):
         """Estimate the cost of a provider call.
 
         `POST /v1/providers/estimate` · also `fabric.estimate_cost(...)`
+
+        Returns:
+            The estimate.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ESTIMATE_COST,
@@ -1138,17 +1717,35 @@ class OrganizationsNamespace(SyncNamespace):
         """List the organizations the caller belongs to.
 
         `GET /v1/organizations` · also `fabric.list_organizations(...)`
+
+        Returns:
+            The organizations.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_ORGANIZATIONS, {})
 
     def create(self, slug: str, name: str, *, idempotency_key: Optional[str] = None) -> types.Organization:
         """Create an organization; the caller becomes its owner.
 
+        A slug that is already taken is 409 `conflict`.
+
         `POST /v1/organizations` · also `fabric.create_organization(...)`
 
         Args:
             slug: URL-safe unique handle, e.g. acme.
             name: Display name.
+
+        Returns:
+            The new organization.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_ORGANIZATION, {"slug": slug, "name": name}, idempotency_key=idempotency_key
@@ -1161,6 +1758,14 @@ class OrganizationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The organization.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_ORGANIZATION, {"org_id": org_id})
 
@@ -1174,10 +1779,20 @@ class OrganizationsNamespace(SyncNamespace):
     ) -> types.Organization:
         """Update an organization's slug or name.
 
+        Only the given fields change. A slug that is already taken is 409 `conflict`.
+
         `PATCH /v1/organizations/{org_id}` · also `fabric.update_organization(...)`
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The updated organization.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.UPDATE_ORGANIZATION,
@@ -1192,6 +1807,14 @@ class OrganizationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The archived organization (`archived: true`).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ARCHIVE_ORGANIZATION, {"org_id": org_id}, idempotency_key=idempotency_key
@@ -1202,10 +1825,20 @@ class OrganizationsNamespace(SyncNamespace):
     ) -> types.OrgDeletionRequest:
         """Request the deletion of an organization.
 
+        The organization is deleted after a grace period; owners only.
+
         `POST /v1/organizations/{org_id}/request-deletion` · also `fabric.request_org_deletion(...)`
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The recorded deletion request.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.REQUEST_ORG_DELETION, {"org_id": org_id}, idempotency_key=idempotency_key
@@ -1218,6 +1851,14 @@ class OrganizationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The export (never contains secret values).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.EXPORT_ORGANIZATION, {"org_id": org_id})
 
@@ -1228,6 +1869,14 @@ class OrganizationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The memberships.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_ORG_MEMBERS, {"org_id": org_id})
 
@@ -1238,6 +1887,14 @@ class OrganizationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The teams.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_ORG_TEAMS, {"org_id": org_id})
 
@@ -1248,6 +1905,14 @@ class OrganizationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The grants.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_ORG_PERMISSIONS, {"org_id": org_id})
 
@@ -1258,6 +1923,14 @@ class OrganizationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The settings.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_ORG_SETTINGS, {"org_id": org_id})
 
@@ -1273,10 +1946,20 @@ class OrganizationsNamespace(SyncNamespace):
     ) -> types.OrgSettings:
         """Update an organization's settings.
 
+        Only the given settings change; settings not listed here are accepted as well.
+
         `PATCH /v1/organizations/{org_id}/settings` · also `fabric.update_org_settings(...)`
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The updated settings.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.UPDATE_ORG_SETTINGS,
@@ -1297,6 +1980,14 @@ class OrganizationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The budget.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_ORG_BUDGET, {"org_id": org_id})
 
@@ -1305,11 +1996,23 @@ class OrganizationsNamespace(SyncNamespace):
     ) -> types.Budget:
         """Set an organization's monthly spending limit.
 
+        `monthly_limit_usd: null` removes the limit. While `current_spend_usd` has reached
+        the limit, spending calls of the organization (jobs, workflow runs, provider
+        execution) are refused with 403 and error code `budget_exceeded`.
+
         `PUT /v1/organizations/{org_id}/budget` · also `fabric.set_org_budget(...)`
 
         Args:
             org_id: The organization id.
             monthly_limit_usd: Limit in USD per calendar month; null for no limit.
+
+        Returns:
+            The budget.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.SET_ORG_BUDGET,
@@ -1322,10 +2025,21 @@ class OrganizationsNamespace(SyncNamespace):
     ) -> types.WebhookSecret:
         """Rotate the organization's webhook signing secret.
 
+        The new secret is returned only in this response; the old one stops signing
+        deliveries.
+
         `POST /v1/organizations/{org_id}/webhook-secret/rotate` · also `fabric.rotate_webhook_secret(...)`
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The new secret.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ROTATE_WEBHOOK_SECRET, {"org_id": org_id}, idempotency_key=idempotency_key
@@ -1338,6 +2052,14 @@ class OrganizationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id; defaults to the client's organization_id.
+
+        Returns:
+            The secrets, without values.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_SECRETS, {"org_id": org_id})
 
@@ -1346,12 +2068,19 @@ class OrganizationsNamespace(SyncNamespace):
     ) -> None:
         """Create or replace an organization secret.
 
+        The value is write-only: no response ever returns it.
+
         `POST /v1/organizations/{org_id}/secrets` · also `fabric.set_secret(...)`
 
         Args:
             name: Secret name, e.g. OPENAI_API_KEY.
             value: The secret value (write-only).
             org_id: The organization id; defaults to the client's organization_id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_SECRET,
@@ -1367,6 +2096,11 @@ class OrganizationsNamespace(SyncNamespace):
         Args:
             name: The secret name, e.g. OPENAI_API_KEY.
             org_id: The organization id; defaults to the client's organization_id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.DELETE_SECRET, {"org_id": org_id, "name": name})
 
@@ -1377,6 +2111,14 @@ class OrganizationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The usage totals.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_ORG_USAGE, {"org_id": org_id})
 
@@ -1391,6 +2133,14 @@ class OrganizationsNamespace(SyncNamespace):
             org_id: The organization id.
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of usage records, newest first.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.GET_ORG_USAGE_RECORDS, {"org_id": org_id, "limit": limit, "cursor": cursor}
@@ -1407,6 +2157,14 @@ class OrganizationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            One entry per day.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_ORG_USAGE_DAILY, {"org_id": org_id})
 
@@ -1417,6 +2175,14 @@ class OrganizationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The spending.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_SPENDING, {"org_id": org_id})
 
@@ -1431,6 +2197,14 @@ class OrganizationsNamespace(SyncNamespace):
             org_id: The organization id.
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of audit log entries, newest first.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.GET_ORG_AUDIT_LOGS, {"org_id": org_id, "limit": limit, "cursor": cursor}
@@ -1451,6 +2225,14 @@ class OrganizationsNamespace(SyncNamespace):
             org_id: The organization id.
             limit: Page size (1-100).
             offset: Number of items to skip.
+
+        Returns:
+            The assets (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_ORG_ASSETS, {"org_id": org_id, "limit": limit, "offset": offset})
 
@@ -1476,6 +2258,14 @@ class OrganizationsNamespace(SyncNamespace):
             file: raw bytes
             filename: The file name to record.
             content_type: The media type of the uploaded bytes (python `content_type`).
+
+        Returns:
+            The stored asset.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_ORG_ASSET,
@@ -1491,6 +2281,14 @@ class OrganizationsNamespace(SyncNamespace):
         Args:
             org_id: The organization id.
             asset_id: The asset id.
+
+        Returns:
+            The asset.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_ORG_ASSET, {"org_id": org_id, "asset_id": asset_id})
 
@@ -1502,6 +2300,11 @@ class OrganizationsNamespace(SyncNamespace):
         Args:
             org_id: The organization id.
             asset_id: The asset id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.DELETE_ORG_ASSET, {"org_id": org_id, "asset_id": asset_id})
 
@@ -1517,6 +2320,14 @@ class AuditLogsNamespace(SyncNamespace):
         Args:
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of audit log entries, newest first.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_AUDIT_LOGS, {"limit": limit, "cursor": cursor})
 
@@ -1533,7 +2344,17 @@ class TeamsNamespace(SyncNamespace):
     ) -> types.Team:
         """Create a team in an organization.
 
+        A slug already used in the organization is 409 `conflict`.
+
         `POST /v1/teams` · also `fabric.create_team(...)`
+
+        Returns:
+            The new team.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_TEAM,
@@ -1548,6 +2369,14 @@ class TeamsNamespace(SyncNamespace):
 
         Args:
             team_id: The team id.
+
+        Returns:
+            The team.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_TEAM, {"team_id": team_id})
 
@@ -1566,10 +2395,21 @@ class InvitationsNamespace(SyncNamespace):
     ) -> types.Invitation:
         """Invite someone to an organization by email.
 
+        The emailed link carries a one-time token (see acceptInvitationLink); the token is
+        never returned here.
+
         `POST /v1/invitations` · also `fabric.create_invitation(...)`
 
         Args:
             team_id: Also add the invitee to this team.
+
+        Returns:
+            The pending invitation.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_INVITATION,
@@ -1584,17 +2424,36 @@ class InvitationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The invitations.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_INVITATIONS, {"org_id": org_id})
 
     def accept_link(self, invitation_id: str, token: str) -> types.Membership:
         """Accept an invitation through the emailed link.
 
+        The link form of acceptInvitation (`GET /v1/invitations/{id}/accept?token=…`); same
+        rules and result.
+
         `GET /v1/invitations/{invitation_id}/accept`
 
         Args:
             invitation_id: The invitation id.
             token: The one-time token from the emailed link.
+
+        Returns:
+            The caller's new membership.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ACCEPT_INVITATION_LINK, {"invitation_id": invitation_id, "token": token}
@@ -1605,11 +2464,22 @@ class InvitationsNamespace(SyncNamespace):
     ) -> types.Membership:
         """Accept an invitation as the caller.
 
+        A revoked, expired or already accepted invitation is 409 `conflict`; a wrong token
+        is 403.
+
         `POST /v1/invitations/{invitation_id}/accept` · also `fabric.accept_invitation(...)`
 
         Args:
             invitation_id: The invitation id.
             token: The one-time token from the emailed link.
+
+        Returns:
+            The caller's new membership.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ACCEPT_INVITATION,
@@ -1624,6 +2494,14 @@ class InvitationsNamespace(SyncNamespace):
 
         Args:
             invitation_id: The invitation id.
+
+        Returns:
+            The invitation (`status: revoked`).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.REVOKE_INVITATION, {"invitation_id": invitation_id}, idempotency_key=idempotency_key
@@ -1636,7 +2514,17 @@ class MeNamespace(SyncNamespace):
     def get(self) -> types.Me:
         """Describe the calling principal.
 
+        Without credentials the answer is `authenticated: false` with null identity fields.
+
         `GET /v1/me` · also `fabric.get_me(...)`
+
+        Returns:
+            The caller.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_ME, {})
 
@@ -1644,6 +2532,14 @@ class MeNamespace(SyncNamespace):
         """List the caller's organizations and roles.
 
         `GET /v1/me/organizations` · also `fabric.get_my_organizations(...)`
+
+        Returns:
+            The organizations.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_MY_ORGANIZATIONS, {})
 
@@ -1651,6 +2547,14 @@ class MeNamespace(SyncNamespace):
         """List the caller's teams and roles.
 
         `GET /v1/me/teams` · also `fabric.get_my_teams(...)`
+
+        Returns:
+            The teams.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_MY_TEAMS, {})
 
@@ -1658,6 +2562,14 @@ class MeNamespace(SyncNamespace):
         """List the caller's effective permissions.
 
         `GET /v1/me/permissions` · also `fabric.get_my_permissions(...)`
+
+        Returns:
+            The permissions.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_MY_PERMISSIONS, {})
 
@@ -1665,6 +2577,14 @@ class MeNamespace(SyncNamespace):
         """List the social logins linked to the caller.
 
         `GET /v1/me/social-connections` · also `fabric.get_my_social_connections(...)`
+
+        Returns:
+            The connections.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_MY_SOCIAL_CONNECTIONS, {})
 
@@ -1675,6 +2595,11 @@ class MeNamespace(SyncNamespace):
 
         Args:
             provider: The provider, e.g. google or github.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.DISCONNECT_SOCIAL, {"provider": provider})
 
@@ -1687,11 +2612,22 @@ class PermissionsNamespace(SyncNamespace):
     ) -> types.PermissionCheckResult:
         """Check whether the caller may perform an action.
 
+        Actions are dotted (`workflow.run`, `job.create`, `org.admin`); resources are
+        `<type>:<id>` or `<type>:all`.
+
         `POST /v1/authz/check` · also `fabric.check_permission(...)`
 
         Args:
             action: Dotted action, e.g. workflow.edit.
             resource: Resource, e.g. workflow:<id> or workflow:all.
+
+        Returns:
+            The decision.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CHECK_PERMISSION, {"action": action, "resource": resource}, idempotency_key=idempotency_key
@@ -1703,6 +2639,14 @@ class PermissionsNamespace(SyncNamespace):
         """Check several actions at once.
 
         `POST /v1/authz/check-batch` · also `fabric.check_permissions(...)`
+
+        Returns:
+            One decision per check, in order.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.CHECK_PERMISSIONS, {"checks": checks}, idempotency_key=idempotency_key)
 
@@ -1716,6 +2660,14 @@ class PermissionsNamespace(SyncNamespace):
         Args:
             organization_id: The organization; defaults to the client's organization_id.
             principal_id: Only the grants of this principal.
+
+        Returns:
+            The grants.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.LIST_PERMISSIONS, {"organization_id": organization_id, "principal_id": principal_id}
@@ -1734,6 +2686,14 @@ class PermissionsNamespace(SyncNamespace):
         """Grant a permission to a principal.
 
         `POST /v1/permissions` · also `fabric.grant_permission(...)`
+
+        Returns:
+            The grant.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.GRANT_PERMISSION,
@@ -1754,6 +2714,11 @@ class PermissionsNamespace(SyncNamespace):
 
         Args:
             permission_id: The grant id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.REVOKE_PERMISSION, {"permission_id": permission_id})
 
@@ -1767,6 +2732,14 @@ class PermissionsNamespace(SyncNamespace):
         Args:
             organization_id: The organization; defaults to the client's organization_id.
             principal_id: The principal; defaults to the caller.
+
+        Returns:
+            The effective role.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.RESOLVE_ORG_ROLE, {"organization_id": organization_id, "principal_id": principal_id}
@@ -1782,6 +2755,14 @@ class PermissionsNamespace(SyncNamespace):
         Args:
             workspace_id: The workspace (team) id.
             principal_id: The principal; defaults to the caller.
+
+        Returns:
+            The effective role.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.RESOLVE_WORKSPACE_ROLE, {"workspace_id": workspace_id, "principal_id": principal_id}
@@ -1795,6 +2776,14 @@ class ApiKeysNamespace(SyncNamespace):
         """List the caller's API keys.
 
         `GET /v1/api-keys` · also `fabric.list_api_keys(...)`
+
+        Returns:
+            The keys (never the key value).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_API_KEYS, {})
 
@@ -1808,10 +2797,20 @@ class ApiKeysNamespace(SyncNamespace):
     ) -> types.ApiKeyCreated:
         """Create an API key.
 
+        The full `key` is returned only in this response.
+
         `POST /v1/api-keys` · also `fabric.create_api_key(...)`
 
         Args:
             scopes: Allowed actions, e.g. workflow.run; all of the creator's when omitted.
+
+        Returns:
+            The key, including its secret value (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_API_KEY,
@@ -1826,26 +2825,51 @@ class ApiKeysNamespace(SyncNamespace):
 
         Args:
             api_key_id: The API key id.
+
+        Returns:
+            The key (never the key value).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_API_KEY, {"api_key_id": api_key_id})
 
     def delete(self, api_key_id: str) -> None:
         """Delete an API key.
 
+        Requests with the key get 401 afterwards.
+
         `DELETE /v1/api-keys/{api_key_id}` · also `fabric.delete_api_key(...)`
 
         Args:
             api_key_id: The API key id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.DELETE_API_KEY, {"api_key_id": api_key_id})
 
     def rotate(self, api_key_id: str, *, idempotency_key: Optional[str] = None) -> types.ApiKeyCreated:
         """Rotate an API key.
 
+        Returns a new key (shown once); the old key stops working.
+
         `POST /v1/api-keys/{api_key_id}/rotate` · also `fabric.rotate_api_key(...)`
 
         Args:
             api_key_id: The API key id.
+
+        Returns:
+            The new key.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ROTATE_API_KEY, {"api_key_id": api_key_id}, idempotency_key=idempotency_key
@@ -1854,10 +2878,17 @@ class ApiKeysNamespace(SyncNamespace):
     def disable(self, api_key_id: str, *, idempotency_key: Optional[str] = None) -> None:
         """Disable an API key.
 
+        Requests with the key get 401 afterwards.
+
         `POST /v1/api-keys/{api_key_id}/disable` · also `fabric.disable_api_key(...)`
 
         Args:
             api_key_id: The API key id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.DISABLE_API_KEY, {"api_key_id": api_key_id}, idempotency_key=idempotency_key
@@ -1874,6 +2905,14 @@ class ServiceAccountsNamespace(SyncNamespace):
 
         Args:
             organization_id: The organization; defaults to the client's organization_id.
+
+        Returns:
+            The service accounts.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_SERVICE_ACCOUNTS, {"organization_id": organization_id})
 
@@ -1889,6 +2928,14 @@ class ServiceAccountsNamespace(SyncNamespace):
         """Create a service account.
 
         `POST /v1/service-accounts`
+
+        Returns:
+            The service account.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_SERVICE_ACCOUNT,
@@ -1903,6 +2950,14 @@ class ServiceAccountsNamespace(SyncNamespace):
 
         Args:
             service_account_id: The service account id.
+
+        Returns:
+            The service account.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_SERVICE_ACCOUNT, {"service_account_id": service_account_id})
 
@@ -1915,6 +2970,14 @@ class ServiceAccountsNamespace(SyncNamespace):
 
         Args:
             service_account_id: The service account id.
+
+        Returns:
+            The service account (`active: false`).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.DISABLE_SERVICE_ACCOUNT,
@@ -1931,6 +2994,14 @@ class ServiceAccountsNamespace(SyncNamespace):
 
         Args:
             service_account_id: The service account id.
+
+        Returns:
+            The service account (`active: true`).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ENABLE_SERVICE_ACCOUNT,
@@ -1945,6 +3016,14 @@ class ServiceAccountsNamespace(SyncNamespace):
 
         Args:
             service_account_id: The service account id.
+
+        Returns:
+            The keys (never the key value).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.LIST_SERVICE_ACCOUNT_API_KEYS, {"service_account_id": service_account_id}
@@ -1960,10 +3039,20 @@ class ServiceAccountsNamespace(SyncNamespace):
     ) -> types.ApiKeyCreated:
         """Create an API key for a service account.
 
+        The full `key` is returned only in this response.
+
         `POST /v1/service-accounts/{service_account_id}/api-keys`
 
         Args:
             service_account_id: The service account id.
+
+        Returns:
+            The key, including its secret value (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_SERVICE_ACCOUNT_API_KEY,
@@ -1974,11 +3063,18 @@ class ServiceAccountsNamespace(SyncNamespace):
     def revoke_api_key(self, service_account_id: str, key_id: str) -> None:
         """Revoke a service account's API key.
 
+        Requests with the key get 401 afterwards.
+
         `DELETE /v1/service-accounts/{service_account_id}/api-keys/{key_id}`
 
         Args:
             service_account_id: The service account id.
             key_id: The API key id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.REVOKE_SERVICE_ACCOUNT_API_KEY, {"service_account_id": service_account_id, "key_id": key_id}
@@ -1989,11 +3085,21 @@ class ServiceAccountsNamespace(SyncNamespace):
     ) -> types.ApiKeyCreated:
         """Rotate a service account's API key.
 
+        Returns a new key (shown once); the old key stops working.
+
         `POST /v1/service-accounts/{service_account_id}/api-keys/{key_id}/rotate`
 
         Args:
             service_account_id: The service account id.
             key_id: The API key id.
+
+        Returns:
+            The new key.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ROTATE_SERVICE_ACCOUNT_API_KEY,
@@ -2012,6 +3118,14 @@ class WebhooksNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The webhooks.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_WEBHOOKS, {"org_id": org_id})
 
@@ -2027,6 +3141,9 @@ class WebhooksNamespace(SyncNamespace):
     ) -> types.WebhookCreated:
         """Register a webhook for an organization.
 
+        Deliveries are signed with `X-Fabric-Signature: sha256=<hex HMAC-SHA256 of the raw
+        body>`. The secret (given or generated) is returned only in this response.
+
         `POST /v1/organizations/{org_id}/webhooks` · also `fabric.create_webhook(...)`
 
         Args:
@@ -2035,6 +3152,14 @@ class WebhooksNamespace(SyncNamespace):
             events: Event kinds to deliver, e.g. workflow.run.completed.
             secret: Signing secret; generated when omitted.
             resource_filter: Deliver only events about matching resources.
+
+        Returns:
+            The webhook, with its secret (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_WEBHOOK,
@@ -2060,6 +3185,8 @@ class WebhooksNamespace(SyncNamespace):
     ) -> types.WebhookCreated:
         """Register a webhook, naming the organization in the body.
 
+        Same as createWebhook; the organization comes from the body instead of the path.
+
         `POST /v1/webhooks`
 
         Args:
@@ -2067,6 +3194,14 @@ class WebhooksNamespace(SyncNamespace):
             events: Event kinds to deliver, e.g. workflow.run.completed.
             secret: Signing secret; generated when omitted.
             resource_filter: Deliver only events about matching resources.
+
+        Returns:
+            The webhook, with its secret (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_WEBHOOK_GLOBAL,
@@ -2087,6 +3222,14 @@ class WebhooksNamespace(SyncNamespace):
 
         Args:
             webhook_id: The webhook id.
+
+        Returns:
+            The webhook.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_WEBHOOK, {"webhook_id": webhook_id})
 
@@ -2103,10 +3246,20 @@ class WebhooksNamespace(SyncNamespace):
     ) -> types.Webhook:
         """Update a webhook.
 
+        Only the given fields change.
+
         `PATCH /v1/webhooks/{webhook_id}` · also `fabric.update_webhook(...)`
 
         Args:
             webhook_id: The webhook id.
+
+        Returns:
+            The updated webhook.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.UPDATE_WEBHOOK,
@@ -2128,6 +3281,11 @@ class WebhooksNamespace(SyncNamespace):
 
         Args:
             webhook_id: The webhook id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.DELETE_WEBHOOK, {"webhook_id": webhook_id})
 
@@ -2142,6 +3300,14 @@ class WebhooksNamespace(SyncNamespace):
             webhook_id: The webhook id.
             limit: Page size (1-100).
             offset: Number of items to skip.
+
+        Returns:
+            The deliveries, newest first (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.LIST_WEBHOOK_DELIVERIES, {"webhook_id": webhook_id, "limit": limit, "offset": offset}
@@ -2173,6 +3339,14 @@ class GalleriesNamespace(SyncNamespace):
             organization_id: The organization; defaults to the client's organization_id.
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of galleries.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.LIST_GALLERIES,
@@ -2203,6 +3377,14 @@ class GalleriesNamespace(SyncNamespace):
 
         Args:
             kind: portrait, product, style, …
+
+        Returns:
+            The gallery.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_GALLERY,
@@ -2223,6 +3405,14 @@ class GalleriesNamespace(SyncNamespace):
 
         Args:
             gallery_id: The gallery id.
+
+        Returns:
+            The gallery.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_GALLERY, {"gallery_id": gallery_id})
 
@@ -2233,6 +3423,14 @@ class GalleriesNamespace(SyncNamespace):
 
         Args:
             gallery_id: The gallery id.
+
+        Returns:
+            The deleted gallery.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.DELETE_GALLERY, {"gallery_id": gallery_id})
 
@@ -2253,6 +3451,14 @@ class GalleriesNamespace(SyncNamespace):
             tags: Only items having all these tags (sent comma-joined, tags=a,b).
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of gallery items.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.LIST_GALLERY_ITEMS,
@@ -2279,10 +3485,20 @@ class GalleriesNamespace(SyncNamespace):
     ) -> types.GalleryItem:
         """Add an item (an asset or a URL) to a gallery.
 
+        Give `asset_id` or `url`.
+
         `POST /v1/galleries/{gallery_id}/items` · also `fabric.add_gallery_item(...)`
 
         Args:
             gallery_id: The gallery id.
+
+        Returns:
+            The item.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ADD_GALLERY_ITEM,
@@ -2297,6 +3513,14 @@ class GalleriesNamespace(SyncNamespace):
 
         Args:
             item_id: The gallery item id.
+
+        Returns:
+            The removed item.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.REMOVE_GALLERY_ITEM, {"item_id": item_id})
 
@@ -2319,6 +3543,14 @@ class AssetsNamespace(SyncNamespace):
             limit: Page size (1-100).
             offset: Number of items to skip.
             organization_id: The organization; defaults to the client's organization_id.
+
+        Returns:
+            The assets (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.LIST_ASSETS, {"limit": limit, "offset": offset, "organization_id": organization_id}
@@ -2348,6 +3580,14 @@ class AssetsNamespace(SyncNamespace):
             filename: The file name to record.
             content_type: The media type of the uploaded bytes (python `content_type`).
             organization_id: The organization; defaults to the client's organization_id.
+
+        Returns:
+            The stored asset.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.UPLOAD_ASSET,
@@ -2365,11 +3605,21 @@ class AssetsNamespace(SyncNamespace):
     ) -> types.SignedUrl:
         """Create a temporary download URL for an asset.
 
+        The URL needs no credentials and answers 403 once expired.
+
         `POST /v1/assets/{asset_id}/signed-url` · also `fabric.asset_signed_url(...)`
 
         Args:
             asset_id: The asset id.
             ttl_seconds: Lifetime of the URL in seconds.
+
+        Returns:
+            The URL and its expiry.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_ASSET_SIGNED_URL,
@@ -2391,7 +3641,17 @@ class AdminNamespace(SyncNamespace):
     ) -> types.AdminUser:
         """Create the first platform administrator.
 
+        Only allowed while no administrator exists; afterwards 409 `conflict`.
+
         `POST /v1/admin/bootstrap`
+
+        Returns:
+            The administrator.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ADMIN_BOOTSTRAP,
@@ -2407,6 +3667,14 @@ class AdminNamespace(SyncNamespace):
         Args:
             limit: Page size (1-100).
             offset: Number of items to skip.
+
+        Returns:
+            The users (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.ADMIN_LIST_USERS, {"limit": limit, "offset": offset})
 
@@ -2421,6 +3689,14 @@ class AdminNamespace(SyncNamespace):
 
         Args:
             user_id: The user id.
+
+        Returns:
+            The user.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.ADMIN_GET_USER, {"user_id": user_id})
 
@@ -2431,6 +3707,11 @@ class AdminNamespace(SyncNamespace):
 
         Args:
             user_id: The user id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.ADMIN_DELETE_USER, {"user_id": user_id})
 
@@ -2441,6 +3722,14 @@ class AdminNamespace(SyncNamespace):
 
         Args:
             user_id: The user id.
+
+        Returns:
+            The user (`locked: false`).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ADMIN_UNLOCK_USER, {"user_id": user_id}, idempotency_key=idempotency_key
@@ -2453,6 +3742,14 @@ class AdminNamespace(SyncNamespace):
 
         Args:
             user_id: The user id.
+
+        Returns:
+            The user (`email_verified: true`).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ADMIN_VERIFY_USER, {"user_id": user_id}, idempotency_key=idempotency_key
@@ -2465,6 +3762,11 @@ class AdminNamespace(SyncNamespace):
 
         Args:
             user_id: The user id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ADMIN_FORCE_LOGOUT_USER, {"user_id": user_id}, idempotency_key=idempotency_key
@@ -2474,6 +3776,14 @@ class AdminNamespace(SyncNamespace):
         """List per-organization concurrency limits.
 
         `GET /v1/admin/concurrency-limits`
+
+        Returns:
+            The limits.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.ADMIN_LIST_CONCURRENCY_LIMITS, {})
 
@@ -2487,7 +3797,17 @@ class AdminNamespace(SyncNamespace):
     ) -> types.ConcurrencyLimit:
         """Set an organization's concurrency limits.
 
+        A null limit removes it.
+
         `PUT /v1/admin/concurrency-limits`
+
+        Returns:
+            The limit.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ADMIN_SET_CONCURRENCY_LIMIT,
@@ -2510,6 +3830,14 @@ class AppsNamespace(SyncNamespace):
 
         Args:
             organization_id: The organization; defaults to the client's organization_id.
+
+        Returns:
+            The apps (never the client secret).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_APPS, {"organization_id": organization_id})
 
@@ -2525,7 +3853,17 @@ class AppsNamespace(SyncNamespace):
     ) -> types.AppCreated:
         """Register an app.
 
+        The `client_secret` is returned only in this response (and on rotation).
+
         `POST /v1/apps`
+
+        Returns:
+            The app, with its client secret (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_APP,
@@ -2546,6 +3884,14 @@ class AppsNamespace(SyncNamespace):
 
         Args:
             app_id: The app id.
+
+        Returns:
+            The app.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_APP, {"app_id": app_id})
 
@@ -2562,10 +3908,20 @@ class AppsNamespace(SyncNamespace):
     ) -> types.App:
         """Update an app.
 
+        Only the given fields change.
+
         `PATCH /v1/apps/{app_id}`
 
         Args:
             app_id: The app id.
+
+        Returns:
+            The updated app.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.UPDATE_APP,
@@ -2583,10 +3939,20 @@ class AppsNamespace(SyncNamespace):
     def rotate_secret(self, app_id: str, *, idempotency_key: Optional[str] = None) -> types.AppCreated:
         """Rotate an app's client secret.
 
+        The new secret is returned only in this response; the old one stops working.
+
         `POST /v1/apps/{app_id}/rotate-secret`
 
         Args:
             app_id: The app id.
+
+        Returns:
+            The app, with its new client secret (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.ROTATE_APP_SECRET, {"app_id": app_id}, idempotency_key=idempotency_key)
 
@@ -2597,6 +3963,14 @@ class AppsNamespace(SyncNamespace):
 
         Args:
             app_id: The app id.
+
+        Returns:
+            The usage.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_APP_USAGE, {"app_id": app_id})
 
@@ -2611,6 +3985,14 @@ class SinksNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The sinks.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_SINKS, {"org_id": org_id})
 
@@ -2626,12 +4008,23 @@ class SinksNamespace(SyncNamespace):
     ) -> types.Sink:
         """Create an HTTP sink that starts a workflow.
 
+        POSTing JSON to `/v1/sinks/trigger/{org_id}/{path}` then submits `workflow_name`
+        with that JSON as input.
+
         `POST /v1/organizations/{org_id}/sinks`
 
         Args:
             org_id: The organization id.
             path: The trigger path segment
             workflow_name: The workflow to submit, e.g. research/trends.
+
+        Returns:
+            The sink.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_SINK,
@@ -2652,6 +4045,14 @@ class SinksNamespace(SyncNamespace):
 
         Args:
             sink_id: The sink id.
+
+        Returns:
+            The sink.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_SINK, {"sink_id": sink_id})
 
@@ -2662,6 +4063,11 @@ class SinksNamespace(SyncNamespace):
 
         Args:
             sink_id: The sink id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.DELETE_SINK, {"sink_id": sink_id})
 
@@ -2675,12 +4081,22 @@ class SinksNamespace(SyncNamespace):
     ) -> types.Run:
         """Trigger a sink over HTTP.
 
+        The JSON body becomes the input of the sink's workflow run.
+
         `POST /v1/sinks/trigger/{org_id}/{path}`
 
         Args:
             org_id: The organization id.
             path: The sink's trigger path.
             payload: the JSON body
+
+        Returns:
+            The submitted run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.TRIGGER_SINK,
@@ -2696,6 +4112,14 @@ class PackagesNamespace(SyncNamespace):
         """List the available workflow packages.
 
         `GET /v1/packages`
+
+        Returns:
+            The packages.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_PACKAGES, {})
 
@@ -2822,6 +4246,14 @@ class SyncMethods:
         """Check that the control plane is up.
 
         `GET /v1/health` · also `fabric.system.health(...)`
+
+        Returns:
+            The service health.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.HEALTH_CHECK, {})
 
@@ -2829,6 +4261,14 @@ class SyncMethods:
         """Get the status of the control plane and its components.
 
         `GET /v1/system/status` · also `fabric.system.status(...)`
+
+        Returns:
+            The system status.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.SYSTEM_STATUS, {})
 
@@ -2836,6 +4276,14 @@ class SyncMethods:
         """Get the server version and enabled features.
 
         `GET /v1/system/info` · also `fabric.system.info(...)`
+
+        Returns:
+            The system information.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.SYSTEM_INFO, {})
 
@@ -2843,6 +4291,14 @@ class SyncMethods:
         """Create an account with email and password and sign in.
 
         `POST /v1/auth/signup` · also `fabric.auth.signup(...)`
+
+        Returns:
+            The new session's tokens.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.SIGNUP, {"email": email, "password": password}, idempotency_key=idempotency_key
@@ -2852,6 +4308,14 @@ class SyncMethods:
         """Sign in with email and password.
 
         `POST /v1/auth/login` · also `fabric.auth.login(...)`
+
+        Returns:
+            The session's tokens.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LOGIN, {"email": email, "password": password}, idempotency_key=idempotency_key)
 
@@ -2859,6 +4323,11 @@ class SyncMethods:
         """Email a passwordless sign-in link.
 
         `POST /v1/auth/magic-link` · also `fabric.auth.magic_link(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.MAGIC_LINK, {"email": email}, idempotency_key=idempotency_key)
 
@@ -2878,6 +4347,14 @@ class SyncMethods:
 
         Args:
             provider: Provider name, e.g. google.
+
+        Returns:
+            The session's tokens.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.SOCIAL_LOGIN,
@@ -2895,6 +4372,14 @@ class SyncMethods:
         """Exchange a (single-use) refresh token for a new token pair.
 
         `POST /v1/auth/token/refresh` · also `fabric.auth.refresh(...)`
+
+        Returns:
+            The new token pair.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.REFRESH_TOKEN, {"refresh_token": refresh_token}, idempotency_key=idempotency_key
@@ -2907,6 +4392,11 @@ class SyncMethods:
 
         Args:
             access_token: The access token to revoke.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LOGOUT, {"access_token": access_token}, idempotency_key=idempotency_key)
 
@@ -2914,6 +4404,11 @@ class SyncMethods:
         """Sign out every session of the current user.
 
         `POST /v1/auth/logout-all` · also `fabric.auth.logout_all(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LOGOUT_ALL, {}, idempotency_key=idempotency_key)
 
@@ -2921,6 +4416,11 @@ class SyncMethods:
         """Email a password-recovery link.
 
         `POST /v1/auth/forgot-password` · also `fabric.auth.forgot_password(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.FORGOT_PASSWORD, {"email": email}, idempotency_key=idempotency_key)
 
@@ -2933,6 +4433,11 @@ class SyncMethods:
 
         Args:
             recovery_token: The recovery token from the emailed link.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.RESET_PASSWORD,
@@ -2946,6 +4451,11 @@ class SyncMethods:
         """Change the current user's password.
 
         `POST /v1/auth/change-password` · also `fabric.auth.change_password(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CHANGE_PASSWORD,
@@ -2957,6 +4467,11 @@ class SyncMethods:
         """Send the email-verification message again.
 
         `POST /v1/auth/resend-verification` · also `fabric.auth.resend_verification(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.RESEND_VERIFICATION, {"email": email}, idempotency_key=idempotency_key)
 
@@ -2964,6 +4479,11 @@ class SyncMethods:
         """Verify an email address with the token from the verification message.
 
         `POST /v1/auth/verify` · also `fabric.auth.verify(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.VERIFY_EMAIL, {"token": token}, idempotency_key=idempotency_key)
 
@@ -2971,6 +4491,14 @@ class SyncMethods:
         """Start TOTP enrollment for the current user.
 
         `POST /v1/auth/totp/enroll` · also `fabric.auth.totp_enroll(...)`
+
+        Returns:
+            The authenticator URI and recovery codes.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.TOTP_ENROLL, {}, idempotency_key=idempotency_key)
 
@@ -2978,6 +4506,14 @@ class SyncMethods:
         """Verify a TOTP code (completes enrollment on first success).
 
         `POST /v1/auth/totp/verify` · also `fabric.auth.totp_verify(...)`
+
+        Returns:
+            The verification result.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.TOTP_VERIFY, {"code": code}, idempotency_key=idempotency_key)
 
@@ -2985,6 +4521,14 @@ class SyncMethods:
         """Use a TOTP recovery code.
 
         `POST /v1/auth/totp/recovery` · also `fabric.auth.totp_recovery(...)`
+
+        Returns:
+            The recovery result.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.TOTP_RECOVERY, {"code": code}, idempotency_key=idempotency_key)
 
@@ -2992,6 +4536,11 @@ class SyncMethods:
         """Disable TOTP for the current user.
 
         `DELETE /v1/auth/totp` · also `fabric.auth.totp_disable(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.TOTP_DISABLE, {})
 
@@ -3016,6 +4565,14 @@ class SyncMethods:
             scope: Space-separated scopes to request.
             subject_token: For grant_type=token_exchange: the token to exchange.
             subject_token_type: For grant_type=token_exchange.
+
+        Returns:
+            The issued token.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.OAUTH_TOKEN,
@@ -3035,6 +4592,11 @@ class SyncMethods:
         """Revoke an OAuth access or refresh token.
 
         `POST /v1/oauth/revoke` · also `fabric.oauth.revoke(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.OAUTH_REVOKE_TOKEN, {"token": token}, idempotency_key=idempotency_key)
 
@@ -3042,6 +4604,14 @@ class SyncMethods:
         """List the OAuth clients visible to the caller.
 
         `GET /v1/oauth/clients` · also `fabric.oauth.clients.list(...)`
+
+        Returns:
+            The clients (without secrets).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_OAUTH_CLIENTS, {})
 
@@ -3057,6 +4627,14 @@ class SyncMethods:
         """Register an OAuth client (its secret is returned only here).
 
         `POST /v1/oauth/clients` · also `fabric.oauth.clients.create(...)`
+
+        Returns:
+            The new client, with `client_secret`.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CREATE_OAUTH_CLIENT,
@@ -3076,6 +4654,11 @@ class SyncMethods:
 
         Args:
             client_id: The client's `id`.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.DELETE_OAUTH_CLIENT, {"client_id": client_id})
 
@@ -3086,6 +4669,14 @@ class SyncMethods:
 
         Args:
             cursor: The `next_cursor` of the previous page.
+
+        Returns:
+            A page of jobs.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_JOBS, {"limit": limit, "cursor": cursor})
 
@@ -3104,10 +4695,21 @@ class SyncMethods:
     ) -> types.Job:
         """Create a job.
 
+        `idempotency_key` is sent both as the `Idempotency-Key` header and in the body; the
+        same key with the same body returns the first job.
+
         `POST /v1/jobs` · also `fabric.jobs.create(...)`
 
         Args:
             modality: e.g. text, image, embedding.
+
+        Returns:
+            The job.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CREATE_JOB,
@@ -3125,6 +4727,14 @@ class SyncMethods:
         """Get a job.
 
         `GET /v1/jobs/{job_id}` · also `fabric.jobs.get(...)`
+
+        Returns:
+            The job.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_JOB, {"job_id": job_id})
 
@@ -3132,6 +4742,14 @@ class SyncMethods:
         """Get the provider usage and cost of a job.
 
         `GET /v1/jobs/{job_id}/usage` · also `fabric.jobs.usage(...)`
+
+        Returns:
+            The job's usage.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_JOB_USAGE, {"job_id": job_id})
 
@@ -3140,10 +4758,20 @@ class SyncMethods:
     ) -> Iterator[ServerSentEvent]:
         """Stream a job's events (Server-Sent Events; ends after the terminal event).
 
+        Reconnect with `Last-Event-ID` to resume after the last event received.
+
         `GET /v1/jobs/{job_id}/events` · also `fabric.events.stream_job(...)`
 
         Args:
             include_internal: Also emit internal shim-node events.
+
+        Returns:
+            The stream of server-sent events; it reconnects with Last-Event-ID.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._stream(_ops.STREAM_JOB_EVENTS, {"job_id": job_id, "include_internal": include_internal})
 
@@ -3151,6 +4779,14 @@ class SyncMethods:
         """List the workflow definitions of an organization.
 
         `GET /v1/workflow-definitions` · also `fabric.workflows.definitions.list(...)`
+
+        Returns:
+            The definitions.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_WORKFLOWS, {"organization_id": organization_id})
 
@@ -3166,6 +4802,14 @@ class SyncMethods:
         """Create a workflow definition, or update the one with the same name in the org (version+1, same id).
 
         `POST /v1/workflow-definitions` · also `fabric.workflows.definitions.upsert(...)`
+
+        Returns:
+            The stored definition.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.UPSERT_WORKFLOW,
@@ -3178,6 +4822,14 @@ class SyncMethods:
         """Get a workflow definition.
 
         `GET /v1/workflow-definitions/{workflow_id}` · also `fabric.workflows.definitions.get(...)`
+
+        Returns:
+            The definition.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_WORKFLOW, {"workflow_id": workflow_id})
 
@@ -3185,6 +4837,14 @@ class SyncMethods:
         """Get a run (id-based API).
 
         `GET /v1/workflow-runs/{run_id}` · also `fabric.workflows.runs.get_legacy(...)`
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_RUN, {"run_id": run_id})
 
@@ -3194,6 +4854,14 @@ class SyncMethods:
         """Cancel a run.
 
         `POST /v1/workflow-runs/{run_id}/cancel` · also `fabric.workflows.runs.cancel(...)`
+
+        Returns:
+            The cancelled run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CANCEL_RUN, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -3205,6 +4873,14 @@ class SyncMethods:
         """Cancel several runs at once.
 
         `POST /v1/workflow-runs/bulk-cancel` · also `fabric.workflows.runs.bulk_cancel(...)`
+
+        Returns:
+            Which runs were cancelled and which were not.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.BULK_CANCEL_RUNS, {"run_ids": run_ids}, idempotency_key=idempotency_key)
 
@@ -3212,6 +4888,14 @@ class SyncMethods:
         """Get a run's log.
 
         `GET /v1/workflow-runs/{run_id}/log` · also `fabric.workflows.runs.log(...)`
+
+        Returns:
+            The log.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.RUN_LOG, {"run_id": run_id})
 
@@ -3219,6 +4903,14 @@ class SyncMethods:
         """List the child runs spawned by a run's subworkflow nodes.
 
         `GET /v1/workflow-runs/{run_id}/children` · also `fabric.workflows.runs.children(...)`
+
+        Returns:
+            The child runs.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_CHILDREN, {"run_id": run_id})
 
@@ -3236,6 +4928,14 @@ class SyncMethods:
 
         Args:
             data: the JSON body
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.RESUME_NODE,
@@ -3248,10 +4948,20 @@ class SyncMethods:
     ) -> Iterator[ServerSentEvent]:
         """Stream a run's events (Server-Sent Events; ends after the terminal event).
 
+        Reconnect with `Last-Event-ID` to resume after the last event received.
+
         `GET /v1/workflow-runs/{run_id}/events` · also `fabric.events.stream_run(...)`
 
         Args:
             include_internal: Also emit internal shim-node events.
+
+        Returns:
+            The stream of server-sent events; it reconnects with Last-Event-ID.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._stream(_ops.STREAM_RUN_EVENTS, {"run_id": run_id, "include_internal": include_internal})
 
@@ -3259,6 +4969,14 @@ class SyncMethods:
         """List the node type catalogue.
 
         `GET /v1/nodes` · also `fabric.nodes.list(...)`
+
+        Returns:
+            The node types.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_NODES, {})
 
@@ -3266,6 +4984,14 @@ class SyncMethods:
         """Get one node type from the catalogue.
 
         `GET /v1/nodes/{node_id}` · also `fabric.nodes.get(...)`
+
+        Returns:
+            The node type.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_NODE, {"node_id": node_id})
 
@@ -3283,6 +5009,14 @@ class SyncMethods:
 
         Args:
             created_by: Only runs created by this principal.
+
+        Returns:
+            The runs (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.LIST_RUNS,
@@ -3327,6 +5061,14 @@ class SyncMethods:
 
         Args:
             created_by: Only runs created by this principal.
+
+        Returns:
+            The waiting runs (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.LIST_WAITING_RUNS,
@@ -3363,6 +5105,14 @@ class SyncMethods:
         """Pause a run.
 
         `POST /v1/workflows/runs/{run_id}/pause` · also `fabric.workflows.runs.pause(...)`
+
+        Returns:
+            The paused run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.PAUSE_RUN, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -3374,6 +5124,14 @@ class SyncMethods:
         """Resume a paused run.
 
         `POST /v1/workflows/runs/{run_id}/resume` · also `fabric.workflows.runs.resume(...)`
+
+        Returns:
+            The resumed run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.RESUME_RUN, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -3385,6 +5143,14 @@ class SyncMethods:
         """Recover a failed or stuck run.
 
         `POST /v1/workflows/runs/{run_id}/recover` · also `fabric.workflows.runs.recover(...)`
+
+        Returns:
+            The recovered run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.RECOVER_RUN, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -3396,6 +5162,14 @@ class SyncMethods:
         """Cancel a run of a named workflow, recording a reason.
 
         `POST /v1/workflows/runs/{run_id}/cancel` · also `fabric.workflows.runs.cancel_with_reason(...)`
+
+        Returns:
+            The cancelled run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CANCEL_RUN_WITH_REASON, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -3412,6 +5186,14 @@ class SyncMethods:
         """Send a named signal to a run.
 
         `POST /v1/workflows/runs/{run_id}/signal` · also `fabric.workflows.runs.signal(...)`
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.SIGNAL_RUN,
@@ -3431,6 +5213,14 @@ class SyncMethods:
         """Approve (or reject) a run waiting for approval.
 
         `POST /v1/workflows/runs/{run_id}/approve` · also `fabric.workflows.runs.approve(...)`
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.APPROVE_RUN,
@@ -3442,6 +5232,14 @@ class SyncMethods:
         """List a run's artifacts.
 
         `GET /v1/workflows/runs/{run_id}/artifacts` · also `fabric.workflows.runs.artifacts(...)`
+
+        Returns:
+            The artifacts.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_RUN_ARTIFACTS, {"run_id": run_id})
 
@@ -3462,6 +5260,14 @@ class SyncMethods:
         """Record an artifact produced by a run's task.
 
         `POST /v1/workflows/runs/{run_id}/artifacts` · also `fabric.workflows.runs.record_artifact(...)`
+
+        Returns:
+            The recorded artifact.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.RECORD_RUN_ARTIFACT,
@@ -3483,6 +5289,14 @@ class SyncMethods:
         """Get a run's cost, in total and per node.
 
         `GET /v1/workflows/runs/{run_id}/costs` · also `fabric.workflows.runs.costs(...)`
+
+        Returns:
+            The cost breakdown.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_COST_BREAKDOWN, {"run_id": run_id})
 
@@ -3502,6 +5316,14 @@ class SyncMethods:
         Args:
             name: The workflow name.
             cost_profile: The cost profile to estimate with; the contract does not fix its shape.
+
+        Returns:
+            The estimate.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.ESTIMATE_WORKFLOW_COST,
@@ -3523,6 +5345,14 @@ class SyncMethods:
 
         Args:
             steps: The steps, in order; the contract does not fix the shape of a step.
+
+        Returns:
+            The registry entry of the composed workflow.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.COMPOSE_WORKFLOW,
@@ -3536,6 +5366,14 @@ class SyncMethods:
         """List the named workflows available to an organization.
 
         `GET /v1/workflow-registry` · also `fabric.workflows.registry.list(...)`
+
+        Returns:
+            The registry entries.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.LIST_WORKFLOW_REGISTRY, {"organization_id": organization_id, "team_id": team_id}
@@ -3556,10 +5394,21 @@ class SyncMethods:
     ) -> types.RegistryEntry:
         """Create or update a registry entry.
 
+        `upsert_workflow_registry_entry(name, body)` sends `{name, **body}` (plus any
+        keyword fields).
+
         `POST /v1/workflow-registry` · also `fabric.workflows.registry.upsert(...)`
 
         Args:
             body: more body fields
+
+        Returns:
+            The stored entry.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.UPSERT_WORKFLOW_REGISTRY_ENTRY,
@@ -3585,6 +5434,14 @@ class SyncMethods:
 
         Args:
             name: Hierarchical name, slashes unescaped (research/trends).
+
+        Returns:
+            The entry.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.GET_WORKFLOW_REGISTRY_ENTRY,
@@ -3600,6 +5457,11 @@ class SyncMethods:
 
         Args:
             name: Hierarchical name, slashes unescaped (research/trends).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.DELETE_WORKFLOW_REGISTRY_ENTRY,
@@ -3615,6 +5477,14 @@ class SyncMethods:
 
         Args:
             name: Hierarchical name, slashes unescaped (research/trends).
+
+        Returns:
+            The schemas.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_WORKFLOW_SCHEMAS, {"name": name, "organization_id": organization_id})
 
@@ -3622,6 +5492,14 @@ class SyncMethods:
         """List the schedules of a workflow definition.
 
         `GET /v1/workflow-definitions/{workflow_definition_id}/schedules` · also `fabric.schedules.list(...)`
+
+        Returns:
+            The schedules.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_SCHEDULES, {"workflow_definition_id": workflow_definition_id})
 
@@ -3643,6 +5521,14 @@ class SyncMethods:
             cron_expression: Five-field cron, e.g. "0 9 * * 1-5".
             timezone: IANA time zone name.
             concurrency_policy: While a run of this schedule is active: start another (allow), skip the firing (forbid; a manual trigger is 409), or cancel the active run first (replace).
+
+        Returns:
+            The schedule.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CREATE_SCHEDULE,
@@ -3660,6 +5546,14 @@ class SyncMethods:
         """Get a schedule.
 
         `GET /v1/schedules/{schedule_id}` · also `fabric.schedules.get(...)`
+
+        Returns:
+            The schedule.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_SCHEDULE, {"schedule_id": schedule_id})
 
@@ -3677,6 +5571,14 @@ class SyncMethods:
         """Update some fields of a schedule.
 
         `PATCH /v1/schedules/{schedule_id}` · also `fabric.schedules.update(...)`
+
+        Returns:
+            The updated schedule.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.UPDATE_SCHEDULE,
@@ -3695,6 +5597,11 @@ class SyncMethods:
         """Delete a schedule.
 
         `DELETE /v1/schedules/{schedule_id}` · also `fabric.schedules.delete(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.DELETE_SCHEDULE, {"schedule_id": schedule_id})
 
@@ -3704,6 +5611,14 @@ class SyncMethods:
         """Trigger a schedule now (manual run).
 
         `POST /v1/schedules/{schedule_id}/trigger` · also `fabric.schedules.trigger(...)`
+
+        Returns:
+            The run that was started.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.TRIGGER_SCHEDULE, {"schedule_id": schedule_id}, idempotency_key=idempotency_key
@@ -3713,6 +5628,14 @@ class SyncMethods:
         """List the runs a schedule has triggered.
 
         `GET /v1/schedules/{schedule_id}/history` · also `fabric.schedules.history(...)`
+
+        Returns:
+            The trigger history.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.SCHEDULE_HISTORY, {"schedule_id": schedule_id})
 
@@ -3728,6 +5651,14 @@ class SyncMethods:
         """Execute a provider call directly.
 
         `POST /v1/providers/execute` · also `fabric.providers.execute(...)`
+
+        Returns:
+            The provider's output and usage.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.EXECUTE_PROVIDER,
@@ -3746,6 +5677,14 @@ class SyncMethods:
         """Estimate the cost of a provider call.
 
         `POST /v1/providers/estimate` · also `fabric.providers.estimate(...)`
+
+        Returns:
+            The estimate.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.ESTIMATE_COST,
@@ -3756,10 +5695,20 @@ class SyncMethods:
     def stream_events(self, include_internal: Optional[bool] = None) -> Iterator[ServerSentEvent]:
         """Stream every event the caller may see (Server-Sent Events).
 
+        Reconnect with `Last-Event-ID` to resume after the last event received.
+
         `GET /v1/events/stream` · also `fabric.events.stream(...)`
 
         Args:
             include_internal: Also emit internal shim-node events.
+
+        Returns:
+            The stream of server-sent events; it reconnects with Last-Event-ID.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._stream(_ops.STREAM_EVENTS, {"include_internal": include_internal})
 
@@ -3767,6 +5716,14 @@ class SyncMethods:
         """List the organizations the caller belongs to.
 
         `GET /v1/organizations` · also `fabric.organizations.list(...)`
+
+        Returns:
+            The organizations.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_ORGANIZATIONS, {})
 
@@ -3775,11 +5732,21 @@ class SyncMethods:
     ) -> types.Organization:
         """Create an organization; the caller becomes its owner.
 
+        A slug that is already taken is 409 `conflict`.
+
         `POST /v1/organizations` · also `fabric.organizations.create(...)`
 
         Args:
             slug: URL-safe unique handle, e.g. acme.
             name: Display name.
+
+        Returns:
+            The new organization.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CREATE_ORGANIZATION, {"slug": slug, "name": name}, idempotency_key=idempotency_key
@@ -3792,6 +5759,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The organization.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_ORGANIZATION, {"org_id": org_id})
 
@@ -3805,10 +5780,20 @@ class SyncMethods:
     ) -> types.Organization:
         """Update an organization's slug or name.
 
+        Only the given fields change. A slug that is already taken is 409 `conflict`.
+
         `PATCH /v1/organizations/{org_id}` · also `fabric.organizations.update(...)`
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The updated organization.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.UPDATE_ORGANIZATION,
@@ -3825,6 +5810,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The archived organization (`archived: true`).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.ARCHIVE_ORGANIZATION, {"org_id": org_id}, idempotency_key=idempotency_key)
 
@@ -3833,10 +5826,20 @@ class SyncMethods:
     ) -> types.OrgDeletionRequest:
         """Request the deletion of an organization.
 
+        The organization is deleted after a grace period; owners only.
+
         `POST /v1/organizations/{org_id}/request-deletion` · also `fabric.organizations.request_deletion(...)`
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The recorded deletion request.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.REQUEST_ORG_DELETION, {"org_id": org_id}, idempotency_key=idempotency_key)
 
@@ -3847,6 +5850,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The export (never contains secret values).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.EXPORT_ORGANIZATION, {"org_id": org_id})
 
@@ -3857,6 +5868,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The memberships.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_ORG_MEMBERS, {"org_id": org_id})
 
@@ -3867,6 +5886,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The teams.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_ORG_TEAMS, {"org_id": org_id})
 
@@ -3877,6 +5904,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The grants.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_ORG_PERMISSIONS, {"org_id": org_id})
 
@@ -3887,6 +5922,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The settings.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_ORG_SETTINGS, {"org_id": org_id})
 
@@ -3902,10 +5945,20 @@ class SyncMethods:
     ) -> types.OrgSettings:
         """Update an organization's settings.
 
+        Only the given settings change; settings not listed here are accepted as well.
+
         `PATCH /v1/organizations/{org_id}/settings` · also `fabric.organizations.update_settings(...)`
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The updated settings.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.UPDATE_ORG_SETTINGS,
@@ -3926,6 +5979,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The budget.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_ORG_BUDGET, {"org_id": org_id})
 
@@ -3934,11 +5995,23 @@ class SyncMethods:
     ) -> types.Budget:
         """Set an organization's monthly spending limit.
 
+        `monthly_limit_usd: null` removes the limit. While `current_spend_usd` has reached
+        the limit, spending calls of the organization (jobs, workflow runs, provider
+        execution) are refused with 403 and error code `budget_exceeded`.
+
         `PUT /v1/organizations/{org_id}/budget` · also `fabric.organizations.set_budget(...)`
 
         Args:
             org_id: The organization id.
             monthly_limit_usd: Limit in USD per calendar month; null for no limit.
+
+        Returns:
+            The budget.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.SET_ORG_BUDGET,
@@ -3951,10 +6024,21 @@ class SyncMethods:
     ) -> types.WebhookSecret:
         """Rotate the organization's webhook signing secret.
 
+        The new secret is returned only in this response; the old one stops signing
+        deliveries.
+
         `POST /v1/organizations/{org_id}/webhook-secret/rotate` · also `fabric.organizations.rotate_webhook_secret(...)`
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The new secret.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.ROTATE_WEBHOOK_SECRET, {"org_id": org_id}, idempotency_key=idempotency_key)
 
@@ -3965,6 +6049,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id; defaults to the client's organization_id.
+
+        Returns:
+            The secrets, without values.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_SECRETS, {"org_id": org_id}, pluck="[].name")
 
@@ -3973,12 +6065,19 @@ class SyncMethods:
     ) -> None:
         """Create or replace an organization secret.
 
+        The value is write-only: no response ever returns it.
+
         `POST /v1/organizations/{org_id}/secrets` · also `fabric.organizations.create_secret(...)`
 
         Args:
             name: Secret name, e.g. OPENAI_API_KEY.
             value: The secret value (write-only).
             org_id: The organization id; defaults to the client's organization_id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CREATE_SECRET,
@@ -3994,6 +6093,11 @@ class SyncMethods:
         Args:
             name: The secret name, e.g. OPENAI_API_KEY.
             org_id: The organization id; defaults to the client's organization_id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.DELETE_SECRET, {"org_id": org_id, "name": name})
 
@@ -4004,6 +6108,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The usage totals.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_ORG_USAGE, {"org_id": org_id})
 
@@ -4018,6 +6130,14 @@ class SyncMethods:
             org_id: The organization id.
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of usage records, newest first.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_ORG_USAGE_RECORDS, {"org_id": org_id, "limit": limit, "cursor": cursor})
 
@@ -4034,6 +6154,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            One entry per day.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_ORG_USAGE_DAILY, {"org_id": org_id})
 
@@ -4044,6 +6172,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The spending.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_SPENDING, {"org_id": org_id})
 
@@ -4058,6 +6194,14 @@ class SyncMethods:
             org_id: The organization id.
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of audit log entries, newest first.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_ORG_AUDIT_LOGS, {"org_id": org_id, "limit": limit, "cursor": cursor})
 
@@ -4075,6 +6219,14 @@ class SyncMethods:
         Args:
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of audit log entries, newest first.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_AUDIT_LOGS, {"limit": limit, "cursor": cursor})
 
@@ -4087,7 +6239,17 @@ class SyncMethods:
     ) -> types.Team:
         """Create a team in an organization.
 
+        A slug already used in the organization is 409 `conflict`.
+
         `POST /v1/teams` · also `fabric.teams.create(...)`
+
+        Returns:
+            The new team.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CREATE_TEAM,
@@ -4102,6 +6264,14 @@ class SyncMethods:
 
         Args:
             team_id: The team id.
+
+        Returns:
+            The team.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_TEAM, {"team_id": team_id})
 
@@ -4116,10 +6286,21 @@ class SyncMethods:
     ) -> types.Invitation:
         """Invite someone to an organization by email.
 
+        The emailed link carries a one-time token (see acceptInvitationLink); the token is
+        never returned here.
+
         `POST /v1/invitations` · also `fabric.invitations.create(...)`
 
         Args:
             team_id: Also add the invitee to this team.
+
+        Returns:
+            The pending invitation.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CREATE_INVITATION,
@@ -4134,6 +6315,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The invitations.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_INVITATIONS, {"org_id": org_id})
 
@@ -4142,11 +6331,22 @@ class SyncMethods:
     ) -> types.Membership:
         """Accept an invitation as the caller.
 
+        A revoked, expired or already accepted invitation is 409 `conflict`; a wrong token
+        is 403.
+
         `POST /v1/invitations/{invitation_id}/accept` · also `fabric.invitations.accept(...)`
 
         Args:
             invitation_id: The invitation id.
             token: The one-time token from the emailed link.
+
+        Returns:
+            The caller's new membership.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.ACCEPT_INVITATION,
@@ -4163,6 +6363,14 @@ class SyncMethods:
 
         Args:
             invitation_id: The invitation id.
+
+        Returns:
+            The invitation (`status: revoked`).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.REVOKE_INVITATION, {"invitation_id": invitation_id}, idempotency_key=idempotency_key
@@ -4171,7 +6379,17 @@ class SyncMethods:
     def get_me(self) -> types.Me:
         """Describe the calling principal.
 
+        Without credentials the answer is `authenticated: false` with null identity fields.
+
         `GET /v1/me` · also `fabric.me.get(...)`
+
+        Returns:
+            The caller.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_ME, {})
 
@@ -4179,6 +6397,14 @@ class SyncMethods:
         """List the caller's organizations and roles.
 
         `GET /v1/me/organizations` · also `fabric.me.organizations(...)`
+
+        Returns:
+            The organizations.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_MY_ORGANIZATIONS, {})
 
@@ -4186,6 +6412,14 @@ class SyncMethods:
         """List the caller's teams and roles.
 
         `GET /v1/me/teams` · also `fabric.me.teams(...)`
+
+        Returns:
+            The teams.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_MY_TEAMS, {})
 
@@ -4193,6 +6427,14 @@ class SyncMethods:
         """List the caller's effective permissions.
 
         `GET /v1/me/permissions` · also `fabric.me.permissions(...)`
+
+        Returns:
+            The permissions.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_MY_PERMISSIONS, {})
 
@@ -4200,6 +6442,14 @@ class SyncMethods:
         """List the social logins linked to the caller.
 
         `GET /v1/me/social-connections` · also `fabric.me.social_connections(...)`
+
+        Returns:
+            The connections.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_MY_SOCIAL_CONNECTIONS, {})
 
@@ -4210,6 +6460,11 @@ class SyncMethods:
 
         Args:
             provider: The provider, e.g. google or github.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.DISCONNECT_SOCIAL, {"provider": provider})
 
@@ -4218,11 +6473,22 @@ class SyncMethods:
     ) -> bool:
         """Check whether the caller may perform an action.
 
+        Actions are dotted (`workflow.run`, `job.create`, `org.admin`); resources are
+        `<type>:<id>` or `<type>:all`.
+
         `POST /v1/authz/check` · also `fabric.permissions.check(...)`
 
         Args:
             action: Dotted action, e.g. workflow.edit.
             resource: Resource, e.g. workflow:<id> or workflow:all.
+
+        Returns:
+            The decision.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CHECK_PERMISSION,
@@ -4237,6 +6503,14 @@ class SyncMethods:
         """Check several actions at once.
 
         `POST /v1/authz/check-batch` · also `fabric.permissions.check_batch(...)`
+
+        Returns:
+            One decision per check, in order.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.CHECK_PERMISSIONS, {"checks": checks}, idempotency_key=idempotency_key)
 
@@ -4250,6 +6524,14 @@ class SyncMethods:
         Args:
             organization_id: The organization; defaults to the client's organization_id.
             principal_id: Only the grants of this principal.
+
+        Returns:
+            The grants.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.LIST_PERMISSIONS, {"organization_id": organization_id, "principal_id": principal_id}
@@ -4268,6 +6550,14 @@ class SyncMethods:
         """Grant a permission to a principal.
 
         `POST /v1/permissions` · also `fabric.permissions.grant(...)`
+
+        Returns:
+            The grant.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.GRANT_PERMISSION,
@@ -4288,6 +6578,11 @@ class SyncMethods:
 
         Args:
             permission_id: The grant id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.REVOKE_PERMISSION, {"permission_id": permission_id})
 
@@ -4301,6 +6596,14 @@ class SyncMethods:
         Args:
             organization_id: The organization; defaults to the client's organization_id.
             principal_id: The principal; defaults to the caller.
+
+        Returns:
+            The effective role.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.RESOLVE_ORG_ROLE, {"organization_id": organization_id, "principal_id": principal_id}
@@ -4316,6 +6619,14 @@ class SyncMethods:
         Args:
             workspace_id: The workspace (team) id.
             principal_id: The principal; defaults to the caller.
+
+        Returns:
+            The effective role.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.RESOLVE_WORKSPACE_ROLE, {"workspace_id": workspace_id, "principal_id": principal_id}
@@ -4325,6 +6636,14 @@ class SyncMethods:
         """List the caller's API keys.
 
         `GET /v1/api-keys` · also `fabric.api_keys.list(...)`
+
+        Returns:
+            The keys (never the key value).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_API_KEYS, {})
 
@@ -4338,10 +6657,20 @@ class SyncMethods:
     ) -> types.ApiKeyCreated:
         """Create an API key.
 
+        The full `key` is returned only in this response.
+
         `POST /v1/api-keys` · also `fabric.api_keys.create(...)`
 
         Args:
             scopes: Allowed actions, e.g. workflow.run; all of the creator's when omitted.
+
+        Returns:
+            The key, including its secret value (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CREATE_API_KEY,
@@ -4356,16 +6685,31 @@ class SyncMethods:
 
         Args:
             api_key_id: The API key id.
+
+        Returns:
+            The key (never the key value).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_API_KEY, {"api_key_id": api_key_id})
 
     def delete_api_key(self, api_key_id: str) -> None:
         """Delete an API key.
 
+        Requests with the key get 401 afterwards.
+
         `DELETE /v1/api-keys/{api_key_id}` · also `fabric.api_keys.delete(...)`
 
         Args:
             api_key_id: The API key id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.DELETE_API_KEY, {"api_key_id": api_key_id})
 
@@ -4374,20 +6718,37 @@ class SyncMethods:
     ) -> types.ApiKeyCreated:
         """Rotate an API key.
 
+        Returns a new key (shown once); the old key stops working.
+
         `POST /v1/api-keys/{api_key_id}/rotate` · also `fabric.api_keys.rotate(...)`
 
         Args:
             api_key_id: The API key id.
+
+        Returns:
+            The new key.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.ROTATE_API_KEY, {"api_key_id": api_key_id}, idempotency_key=idempotency_key)
 
     def disable_api_key(self, api_key_id: str, *, idempotency_key: Optional[str] = None) -> None:
         """Disable an API key.
 
+        Requests with the key get 401 afterwards.
+
         `POST /v1/api-keys/{api_key_id}/disable` · also `fabric.api_keys.disable(...)`
 
         Args:
             api_key_id: The API key id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.DISABLE_API_KEY, {"api_key_id": api_key_id}, idempotency_key=idempotency_key)
 
@@ -4398,6 +6759,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The webhooks.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_WEBHOOKS, {"org_id": org_id})
 
@@ -4413,6 +6782,9 @@ class SyncMethods:
     ) -> types.WebhookCreated:
         """Register a webhook for an organization.
 
+        Deliveries are signed with `X-Fabric-Signature: sha256=<hex HMAC-SHA256 of the raw
+        body>`. The secret (given or generated) is returned only in this response.
+
         `POST /v1/organizations/{org_id}/webhooks` · also `fabric.webhooks.create(...)`
 
         Args:
@@ -4421,6 +6793,14 @@ class SyncMethods:
             events: Event kinds to deliver, e.g. workflow.run.completed.
             secret: Signing secret; generated when omitted.
             resource_filter: Deliver only events about matching resources.
+
+        Returns:
+            The webhook, with its secret (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CREATE_WEBHOOK,
@@ -4441,6 +6821,14 @@ class SyncMethods:
 
         Args:
             webhook_id: The webhook id.
+
+        Returns:
+            The webhook.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_WEBHOOK, {"webhook_id": webhook_id})
 
@@ -4457,10 +6845,20 @@ class SyncMethods:
     ) -> types.Webhook:
         """Update a webhook.
 
+        Only the given fields change.
+
         `PATCH /v1/webhooks/{webhook_id}` · also `fabric.webhooks.update(...)`
 
         Args:
             webhook_id: The webhook id.
+
+        Returns:
+            The updated webhook.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.UPDATE_WEBHOOK,
@@ -4482,6 +6880,11 @@ class SyncMethods:
 
         Args:
             webhook_id: The webhook id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.DELETE_WEBHOOK, {"webhook_id": webhook_id})
 
@@ -4496,6 +6899,14 @@ class SyncMethods:
             webhook_id: The webhook id.
             limit: Page size (1-100).
             offset: Number of items to skip.
+
+        Returns:
+            The deliveries, newest first (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.LIST_WEBHOOK_DELIVERIES, {"webhook_id": webhook_id, "limit": limit, "offset": offset}
@@ -4523,6 +6934,14 @@ class SyncMethods:
             organization_id: The organization; defaults to the client's organization_id.
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of galleries.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.LIST_GALLERIES,
@@ -4553,6 +6972,14 @@ class SyncMethods:
 
         Args:
             kind: portrait, product, style, …
+
+        Returns:
+            The gallery.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CREATE_GALLERY,
@@ -4573,6 +7000,14 @@ class SyncMethods:
 
         Args:
             gallery_id: The gallery id.
+
+        Returns:
+            The gallery.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_GALLERY, {"gallery_id": gallery_id})
 
@@ -4583,6 +7018,14 @@ class SyncMethods:
 
         Args:
             gallery_id: The gallery id.
+
+        Returns:
+            The deleted gallery.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.DELETE_GALLERY, {"gallery_id": gallery_id})
 
@@ -4603,6 +7046,14 @@ class SyncMethods:
             tags: Only items having all these tags (sent comma-joined, tags=a,b).
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of gallery items.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.LIST_GALLERY_ITEMS,
@@ -4629,10 +7080,20 @@ class SyncMethods:
     ) -> types.GalleryItem:
         """Add an item (an asset or a URL) to a gallery.
 
+        Give `asset_id` or `url`.
+
         `POST /v1/galleries/{gallery_id}/items` · also `fabric.galleries.add_item(...)`
 
         Args:
             gallery_id: The gallery id.
+
+        Returns:
+            The item.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.ADD_GALLERY_ITEM,
@@ -4647,6 +7108,14 @@ class SyncMethods:
 
         Args:
             item_id: The gallery item id.
+
+        Returns:
+            The removed item.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.REMOVE_GALLERY_ITEM, {"item_id": item_id})
 
@@ -4665,6 +7134,14 @@ class SyncMethods:
             limit: Page size (1-100).
             offset: Number of items to skip.
             organization_id: The organization; defaults to the client's organization_id.
+
+        Returns:
+            The assets (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.LIST_ASSETS, {"limit": limit, "offset": offset, "organization_id": organization_id}
@@ -4694,6 +7171,14 @@ class SyncMethods:
             filename: The file name to record.
             content_type: The media type of the uploaded bytes (python `content_type`).
             organization_id: The organization; defaults to the client's organization_id.
+
+        Returns:
+            The stored asset.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.UPLOAD_ASSET,
@@ -4711,11 +7196,21 @@ class SyncMethods:
     ) -> types.SignedUrl:
         """Create a temporary download URL for an asset.
 
+        The URL needs no credentials and answers 403 once expired.
+
         `POST /v1/assets/{asset_id}/signed-url` · also `fabric.assets.signed_url(...)`
 
         Args:
             asset_id: The asset id.
             ttl_seconds: Lifetime of the URL in seconds.
+
+        Returns:
+            The URL and its expiry.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CREATE_ASSET_SIGNED_URL,
