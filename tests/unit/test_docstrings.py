@@ -19,7 +19,7 @@ import fabric_platform
 from fabric_platform import AsyncFabricClient, FabricClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "codegen"))
-from reference import walk  # noqa: E402
+from reference import walk
 
 # Catch-alls forwarded to another documented method.
 _FORWARDED = {"args", "kwargs", "options"}
