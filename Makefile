@@ -13,7 +13,8 @@ PYTEST_FLAGS ?= -q -p no:cacheprovider
 LINT_DIRS := $(wildcard src tests codegen examples bench)
 
 .PHONY: help setup demo test test-all generate check-drift lint typecheck validate-spec unit integration \
-        import-check-39 bench bench-smoke reliability clean test-matrix matrix-oldest matrix-newest matrix-uvloop typecheck-users
+        import-check-39 bench bench-smoke reliability clean test-matrix matrix-oldest matrix-newest matrix-uvloop typecheck-users \
+        docs docs-serve test-docs lint-spec
 
 help:
 	@echo "make demo        start the local Fabric emulator and run the examples end to end"
@@ -29,7 +30,7 @@ help:
 $(STAMP): pyproject.toml codegen/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,emulator,codegen,speedups,cli]'
+	$(PY) -m pip install -q -e '.[dev,emulator,codegen,speedups,cli,docs]'
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -40,13 +41,26 @@ demo: $(STAMP)
 generate: $(STAMP)
 	$(PY) codegen/generate.py
 	$(PY) codegen/unasync.py
+	$(PY) codegen/reference.py
 
 check-drift: $(STAMP)
 	$(PY) codegen/generate.py --check
 	$(PY) codegen/unasync.py --check
+	$(PY) codegen/reference.py --check
 
 validate-spec: $(STAMP)
 	$(PY) -c "import yaml, openapi_spec_validator as v; v.validate(yaml.safe_load(open('spec/openapi.yaml'))); print('spec/openapi.yaml: valid OpenAPI 3.1')"
+
+# Spectral (npm, pinned in tools/spectral/package-lock.json): 0 warnings on the spec.
+SPECTRAL := tools/spectral/node_modules/.bin/spectral
+$(SPECTRAL): tools/spectral/package.json tools/spectral/package-lock.json
+	@command -v npm >/dev/null || { echo "lint-spec: needs npm (Node.js) to install Spectral"; exit 1; }
+	cd tools/spectral && npm ci --silent --no-audit --no-fund
+	@touch $(SPECTRAL)
+
+lint-spec: $(SPECTRAL)
+	$(SPECTRAL) lint --quiet --fail-severity=warn --ruleset .spectral.yaml spec/openapi.yaml
+	@echo "spec/openapi.yaml: 0 Spectral warnings (spectral:oas)"
 
 lint: $(STAMP)
 	$(PY) -m ruff check $(LINT_DIRS)
@@ -61,7 +75,7 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(PY) -m pytest $(PYTEST_FLAGS) tests/integration
 
-test: $(STAMP) lint typecheck typecheck-users validate-spec check-drift
+test: $(STAMP) lint typecheck typecheck-users validate-spec lint-spec check-drift docs
 	$(PY) -m pytest $(PYTEST_FLAGS) tests && $(MAKE) --no-print-directory bench-smoke
 	$(MAKE) --no-print-directory import-check-39
 
@@ -129,6 +143,18 @@ bench-smoke: $(STAMP)
 reliability: $(STAMP)
 	FABRIC_RELIABILITY_SIZE=full FABRIC_RELIABILITY_REPORT=RELIABILITY.md \
 		$(PY) -m pytest $(PYTEST_FLAGS) tests/reliability
+
+# The documentation site, built offline; --strict turns every broken link or reference into a failure.
+docs: $(STAMP)
+	$(PY) -m mkdocs build --strict --quiet
+	@echo "site/: built from mkdocs.yml (open site/index.html)"
+
+docs-serve: $(STAMP)
+	$(PY) -m mkdocs serve
+
+# Every Python block of README.md and docs/ runs against a fresh emulator (tests/docs/).
+test-docs: $(STAMP)
+	$(PY) -m pytest $(PYTEST_FLAGS) tests/docs
 
 clean:
 	rm -rf $(VENV) .venv-3.* .venv-oldest-3.* .venv-users dist build .pytest_cache .mypy_cache .ruff_cache

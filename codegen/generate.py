@@ -48,6 +48,13 @@ def _docstring(text: Any) -> str:
     return str(text or "").replace("\\", "\\\\").replace('"""', "'''").strip()
 
 
+def _wrap(text: str, indent: str) -> str:
+    """A docstring paragraph wrapped under ruff's line length, every line indented."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, 100 - len(indent), initial_indent=indent, subsequent_indent=indent))
+
+
 def _optional(t: str) -> str:
     return t if t.startswith("Optional[") or t in ("Any", "None") else f"Optional[{t}]"
 
@@ -124,7 +131,7 @@ def render(spec_path: Path, out_dir: Path) -> int:
 
     env = project.env
     env.filters.update(
-        docstring=_docstring, optional=_optional, iter_name=_iter_name, pyrepr=repr, pascal=pascal
+        docstring=_docstring, wrap=_wrap, optional=_optional, iter_name=_iter_name, pyrepr=repr, pascal=pascal
     )
     env.tests["is_identifier"] = lambda s: str(s).isidentifier() and not keyword.iskeyword(str(s))
     env.globals.update(spec=spec, header=_header(version(GENERATOR)))

@@ -76,6 +76,8 @@ class Operation:
     path: str
     tag: str
     summary: str
+    description: str  # the operation's description: the paragraph under the summary in docstrings
+    returns_description: str  # the success response's description ("The run.")
     flat: Optional[str]
     ns: str
     hand_written: bool
@@ -319,6 +321,8 @@ class _Reader:
             path=path,
             tag=(raw.get("tags") or ["default"])[0],
             summary=(raw.get("summary") or raw.get("description") or op_id).strip().split("\n")[0],
+            description=" ".join((raw.get("description") or "").split()) if raw.get("summary") else "",
+            returns_description=" ".join(str(raw["responses"][str(status)].get("description") or "").split()),
             flat=sdk.get("flat"),
             ns=sdk["ns"],
             hand_written=bool(sdk.get("hand_written")),

@@ -53,6 +53,14 @@ class SystemNamespace(AsyncNamespace):
         """Check that the control plane is up.
 
         `GET /v1/health` · also `fabric.health_check(...)`
+
+        Returns:
+            The service health.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.HEALTH_CHECK, {})
 
@@ -60,6 +68,14 @@ class SystemNamespace(AsyncNamespace):
         """Get the status of the control plane and its components.
 
         `GET /v1/system/status` · also `fabric.system_status(...)`
+
+        Returns:
+            The system status.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.SYSTEM_STATUS, {})
 
@@ -67,6 +83,14 @@ class SystemNamespace(AsyncNamespace):
         """Get the server version and enabled features.
 
         `GET /v1/system/info` · also `fabric.system_info(...)`
+
+        Returns:
+            The system information.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.SYSTEM_INFO, {})
 
@@ -80,6 +104,14 @@ class AuthNamespace(AsyncNamespace):
         """Create an account with email and password and sign in.
 
         `POST /v1/auth/signup` · also `fabric.signup(...)`
+
+        Returns:
+            The new session's tokens.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.SIGNUP, {"email": email, "password": password}, idempotency_key=idempotency_key
@@ -91,6 +123,14 @@ class AuthNamespace(AsyncNamespace):
         """Sign in with email and password.
 
         `POST /v1/auth/login` · also `fabric.login(...)`
+
+        Returns:
+            The session's tokens.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.LOGIN, {"email": email, "password": password}, idempotency_key=idempotency_key
@@ -100,6 +140,11 @@ class AuthNamespace(AsyncNamespace):
         """Email a passwordless sign-in link.
 
         `POST /v1/auth/magic-link` · also `fabric.magic_link(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.MAGIC_LINK, {"email": email}, idempotency_key=idempotency_key)
 
@@ -119,6 +164,14 @@ class AuthNamespace(AsyncNamespace):
 
         Args:
             provider: Provider name, e.g. google.
+
+        Returns:
+            The session's tokens.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.SOCIAL_LOGIN,
@@ -136,6 +189,14 @@ class AuthNamespace(AsyncNamespace):
         """Exchange a (single-use) refresh token for a new token pair.
 
         `POST /v1/auth/token/refresh` · also `fabric.refresh_token(...)`
+
+        Returns:
+            The new token pair.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.REFRESH_TOKEN, {"refresh_token": refresh_token}, idempotency_key=idempotency_key
@@ -150,6 +211,11 @@ class AuthNamespace(AsyncNamespace):
 
         Args:
             access_token: The access token to revoke.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.LOGOUT, {"access_token": access_token}, idempotency_key=idempotency_key
@@ -159,6 +225,11 @@ class AuthNamespace(AsyncNamespace):
         """Sign out every session of the current user.
 
         `POST /v1/auth/logout-all` · also `fabric.logout_all(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.LOGOUT_ALL, {}, idempotency_key=idempotency_key)
 
@@ -166,6 +237,11 @@ class AuthNamespace(AsyncNamespace):
         """Email a password-recovery link.
 
         `POST /v1/auth/forgot-password` · also `fabric.forgot_password(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.FORGOT_PASSWORD, {"email": email}, idempotency_key=idempotency_key
@@ -180,6 +256,11 @@ class AuthNamespace(AsyncNamespace):
 
         Args:
             recovery_token: The recovery token from the emailed link.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.RESET_PASSWORD,
@@ -193,6 +274,11 @@ class AuthNamespace(AsyncNamespace):
         """Change the current user's password.
 
         `POST /v1/auth/change-password` · also `fabric.change_password(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.CHANGE_PASSWORD,
@@ -204,6 +290,11 @@ class AuthNamespace(AsyncNamespace):
         """Send the email-verification message again.
 
         `POST /v1/auth/resend-verification` · also `fabric.resend_verification(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.RESEND_VERIFICATION, {"email": email}, idempotency_key=idempotency_key
@@ -213,6 +304,11 @@ class AuthNamespace(AsyncNamespace):
         """Verify an email address with the token from the verification message.
 
         `POST /v1/auth/verify` · also `fabric.verify_email(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.VERIFY_EMAIL, {"token": token}, idempotency_key=idempotency_key)
 
@@ -220,6 +316,14 @@ class AuthNamespace(AsyncNamespace):
         """Start TOTP enrollment for the current user.
 
         `POST /v1/auth/totp/enroll` · also `fabric.totp_enroll(...)`
+
+        Returns:
+            The authenticator URI and recovery codes.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.TOTP_ENROLL, {}, idempotency_key=idempotency_key)
 
@@ -229,6 +333,14 @@ class AuthNamespace(AsyncNamespace):
         """Verify a TOTP code (completes enrollment on first success).
 
         `POST /v1/auth/totp/verify` · also `fabric.totp_verify(...)`
+
+        Returns:
+            The verification result.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.TOTP_VERIFY, {"code": code}, idempotency_key=idempotency_key)
 
@@ -238,6 +350,14 @@ class AuthNamespace(AsyncNamespace):
         """Use a TOTP recovery code.
 
         `POST /v1/auth/totp/recovery` · also `fabric.totp_recovery(...)`
+
+        Returns:
+            The recovery result.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.TOTP_RECOVERY, {"code": code}, idempotency_key=idempotency_key)
 
@@ -245,6 +365,11 @@ class AuthNamespace(AsyncNamespace):
         """Disable TOTP for the current user.
 
         `DELETE /v1/auth/totp` · also `fabric.totp_disable(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.TOTP_DISABLE, {})
 
@@ -277,6 +402,14 @@ class OauthNamespace(AsyncNamespace):
             scope: Space-separated scopes to request.
             subject_token: For grant_type=token_exchange: the token to exchange.
             subject_token_type: For grant_type=token_exchange.
+
+        Returns:
+            The issued token.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.OAUTH_TOKEN,
@@ -296,6 +429,11 @@ class OauthNamespace(AsyncNamespace):
         """Revoke an OAuth access or refresh token.
 
         `POST /v1/oauth/revoke` · also `fabric.oauth_revoke_token(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.OAUTH_REVOKE_TOKEN, {"token": token}, idempotency_key=idempotency_key
@@ -309,6 +447,14 @@ class OauthClientsNamespace(AsyncNamespace):
         """List the OAuth clients visible to the caller.
 
         `GET /v1/oauth/clients` · also `fabric.list_oauth_clients(...)`
+
+        Returns:
+            The clients (without secrets).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.LIST_OAUTH_CLIENTS, {})
 
@@ -324,6 +470,14 @@ class OauthClientsNamespace(AsyncNamespace):
         """Register an OAuth client (its secret is returned only here).
 
         `POST /v1/oauth/clients` · also `fabric.create_oauth_client(...)`
+
+        Returns:
+            The new client, with `client_secret`.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.CREATE_OAUTH_CLIENT,
@@ -343,6 +497,11 @@ class OauthClientsNamespace(AsyncNamespace):
 
         Args:
             client_id: The client's `id`.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.DELETE_OAUTH_CLIENT, {"client_id": client_id})
 
@@ -357,6 +516,14 @@ class JobsNamespace(AsyncNamespace):
 
         Args:
             cursor: The `next_cursor` of the previous page.
+
+        Returns:
+            A page of jobs.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.LIST_JOBS, {"limit": limit, "cursor": cursor})
 
@@ -375,10 +542,21 @@ class JobsNamespace(AsyncNamespace):
     ) -> types.Job:
         """Create a job.
 
+        `idempotency_key` is sent both as the `Idempotency-Key` header and in the body; the
+        same key with the same body returns the first job.
+
         `POST /v1/jobs` · also `fabric.create_job(...)`
 
         Args:
             modality: e.g. text, image, embedding.
+
+        Returns:
+            The job.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.CREATE_JOB,
@@ -396,6 +574,14 @@ class JobsNamespace(AsyncNamespace):
         """Get a job.
 
         `GET /v1/jobs/{job_id}` · also `fabric.get_job(...)`
+
+        Returns:
+            The job.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_JOB, {"job_id": job_id})
 
@@ -403,6 +589,14 @@ class JobsNamespace(AsyncNamespace):
         """Get the provider usage and cost of a job.
 
         `GET /v1/jobs/{job_id}/usage` · also `fabric.get_job_usage(...)`
+
+        Returns:
+            The job's usage.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_JOB_USAGE, {"job_id": job_id})
 
@@ -413,10 +607,20 @@ class EventsNamespace(AsyncNamespace):
     def stream_job(self, job_id: str, *, include_internal: Optional[bool] = None) -> AsyncEventStream:
         """Stream a job's events (Server-Sent Events; ends after the terminal event).
 
+        Reconnect with `Last-Event-ID` to resume after the last event received.
+
         `GET /v1/jobs/{job_id}/events` · also `fabric.stream_job_events(...)`
 
         Args:
             include_internal: Also emit internal shim-node events.
+
+        Returns:
+            The stream of server-sent events; it reconnects with Last-Event-ID.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._stream(
             _ops.STREAM_JOB_EVENTS, {"job_id": job_id, "include_internal": include_internal}
@@ -425,10 +629,20 @@ class EventsNamespace(AsyncNamespace):
     def stream_run(self, run_id: str, *, include_internal: Optional[bool] = None) -> AsyncEventStream:
         """Stream a run's events (Server-Sent Events; ends after the terminal event).
 
+        Reconnect with `Last-Event-ID` to resume after the last event received.
+
         `GET /v1/workflow-runs/{run_id}/events` · also `fabric.stream_run_events(...)`
 
         Args:
             include_internal: Also emit internal shim-node events.
+
+        Returns:
+            The stream of server-sent events; it reconnects with Last-Event-ID.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._stream(
             _ops.STREAM_RUN_EVENTS, {"run_id": run_id, "include_internal": include_internal}
@@ -437,10 +651,20 @@ class EventsNamespace(AsyncNamespace):
     def stream(self, include_internal: Optional[bool] = None) -> AsyncEventStream:
         """Stream every event the caller may see (Server-Sent Events).
 
+        Reconnect with `Last-Event-ID` to resume after the last event received.
+
         `GET /v1/events/stream` · also `fabric.stream_events(...)`
 
         Args:
             include_internal: Also emit internal shim-node events.
+
+        Returns:
+            The stream of server-sent events; it reconnects with Last-Event-ID.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._stream(_ops.STREAM_EVENTS, {"include_internal": include_internal})
 
@@ -476,6 +700,14 @@ class WorkflowsNamespace(AsyncNamespace):
         Args:
             name: The workflow name.
             cost_profile: The cost profile to estimate with; the contract does not fix its shape.
+
+        Returns:
+            The estimate.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.ESTIMATE_WORKFLOW_COST,
@@ -491,6 +723,14 @@ class WorkflowsDefinitionsNamespace(AsyncNamespace):
         """List the workflow definitions of an organization.
 
         `GET /v1/workflow-definitions` · also `fabric.list_workflows(...)`
+
+        Returns:
+            The definitions.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.LIST_WORKFLOWS, {"organization_id": organization_id})
 
@@ -506,6 +746,14 @@ class WorkflowsDefinitionsNamespace(AsyncNamespace):
         """Create a workflow definition, or update the one with the same name in the org (version+1, same id).
 
         `POST /v1/workflow-definitions` · also `fabric.upsert_workflow(...)`
+
+        Returns:
+            The stored definition.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.UPSERT_WORKFLOW,
@@ -517,6 +765,14 @@ class WorkflowsDefinitionsNamespace(AsyncNamespace):
         """Get a workflow definition.
 
         `GET /v1/workflow-definitions/{workflow_id}` · also `fabric.get_workflow(...)`
+
+        Returns:
+            The definition.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_WORKFLOW, {"workflow_id": workflow_id})
 
@@ -535,11 +791,21 @@ class WorkflowsRunsNamespace(AsyncNamespace):
     ) -> types.Run:
         """Create a run of a workflow definition (not started; see startWorkflowRunLegacy).
 
+        The hand-written `run_workflow` calls this, then the start operation.
+
         `POST /v1/workflow-runs`
 
         Args:
             context: The run's input.
             environment: Execution environment; the contract does not fix its shape.
+
+        Returns:
+            The created run (status pending).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.CREATE_WORKFLOW_RUN_LEGACY,
@@ -558,6 +824,14 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         """Start a created run.
 
         `POST /v1/workflow-runs/{run_id}/start`
+
+        Returns:
+            The run, accepted for execution.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.START_WORKFLOW_RUN_LEGACY,
@@ -569,6 +843,14 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         """Get a run (id-based API).
 
         `GET /v1/workflow-runs/{run_id}` · also `fabric.get_run(...)`
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_RUN, {"run_id": run_id})
 
@@ -578,6 +860,14 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         """Cancel a run.
 
         `POST /v1/workflow-runs/{run_id}/cancel` · also `fabric.cancel_run(...)`
+
+        Returns:
+            The cancelled run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.CANCEL_RUN, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -589,6 +879,14 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         """Cancel several runs at once.
 
         `POST /v1/workflow-runs/bulk-cancel` · also `fabric.bulk_cancel_runs(...)`
+
+        Returns:
+            Which runs were cancelled and which were not.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.BULK_CANCEL_RUNS, {"run_ids": run_ids}, idempotency_key=idempotency_key
@@ -598,6 +896,14 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         """Get a run's log.
 
         `GET /v1/workflow-runs/{run_id}/log` · also `fabric.run_log(...)`
+
+        Returns:
+            The log.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.RUN_LOG, {"run_id": run_id})
 
@@ -605,6 +911,14 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         """List the child runs spawned by a run's subworkflow nodes.
 
         `GET /v1/workflow-runs/{run_id}/children` · also `fabric.list_children(...)`
+
+        Returns:
+            The child runs.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.LIST_CHILDREN, {"run_id": run_id})
 
@@ -622,6 +936,14 @@ class WorkflowsRunsNamespace(AsyncNamespace):
 
         Args:
             data: the JSON body
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.RESUME_NODE,
@@ -643,6 +965,14 @@ class WorkflowsRunsNamespace(AsyncNamespace):
 
         Args:
             created_by: Only runs created by this principal.
+
+        Returns:
+            The runs (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.LIST_RUNS,
@@ -687,6 +1017,14 @@ class WorkflowsRunsNamespace(AsyncNamespace):
 
         Args:
             created_by: Only runs created by this principal.
+
+        Returns:
+            The waiting runs (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.LIST_WAITING_RUNS,
@@ -721,6 +1059,14 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         """Get a run of a named workflow.
 
         `GET /v1/workflows/runs/{run_id}`
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_WORKFLOW_RUN, {"run_id": run_id})
 
@@ -730,6 +1076,14 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         """Pause a run.
 
         `POST /v1/workflows/runs/{run_id}/pause` · also `fabric.pause_run(...)`
+
+        Returns:
+            The paused run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.PAUSE_RUN, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -741,6 +1095,14 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         """Resume a paused run.
 
         `POST /v1/workflows/runs/{run_id}/resume` · also `fabric.resume_run(...)`
+
+        Returns:
+            The resumed run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.RESUME_RUN, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -752,6 +1114,14 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         """Recover a failed or stuck run.
 
         `POST /v1/workflows/runs/{run_id}/recover` · also `fabric.recover_run(...)`
+
+        Returns:
+            The recovered run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.RECOVER_RUN, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -763,6 +1133,14 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         """Cancel a run of a named workflow, recording a reason.
 
         `POST /v1/workflows/runs/{run_id}/cancel` · also `fabric.cancel_run_with_reason(...)`
+
+        Returns:
+            The cancelled run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.CANCEL_RUN_WITH_REASON, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -779,6 +1157,14 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         """Send a named signal to a run.
 
         `POST /v1/workflows/runs/{run_id}/signal` · also `fabric.signal_run(...)`
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.SIGNAL_RUN,
@@ -798,6 +1184,14 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         """Approve (or reject) a run waiting for approval.
 
         `POST /v1/workflows/runs/{run_id}/approve` · also `fabric.approve_run(...)`
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.APPROVE_RUN,
@@ -809,6 +1203,14 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         """List a run's artifacts.
 
         `GET /v1/workflows/runs/{run_id}/artifacts` · also `fabric.list_run_artifacts(...)`
+
+        Returns:
+            The artifacts.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.LIST_RUN_ARTIFACTS, {"run_id": run_id})
 
@@ -829,6 +1231,14 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         """Record an artifact produced by a run's task.
 
         `POST /v1/workflows/runs/{run_id}/artifacts` · also `fabric.record_run_artifact(...)`
+
+        Returns:
+            The recorded artifact.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.RECORD_RUN_ARTIFACT,
@@ -850,11 +1260,23 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         """Get a run's cost, in total and per node.
 
         `GET /v1/workflows/runs/{run_id}/costs` · also `fabric.get_cost_breakdown(...)`
+
+        Returns:
+            The cost breakdown.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_COST_BREAKDOWN, {"run_id": run_id})
 
     async def download_artifact_bytes(self, artifact_id: str, expires: int, signature: str) -> bytes:
         """Download a run artifact's bytes through its signed URL.
+
+        The target of `RunArtifact.download_url`: it needs no credentials, only the URL's
+        `expires` and `signature` (403 once expired or altered). The body is the raw file
+        with the artifact's media type; errors are envelopes as usual.
 
         `GET /v1/workflows/artifacts/{artifact_id}/download`
 
@@ -862,6 +1284,14 @@ class WorkflowsRunsNamespace(AsyncNamespace):
             artifact_id: The artifact id.
             expires: Expiry of the signed URL (Unix seconds).
             signature: The URL's signature.
+
+        Returns:
+            The raw bytes.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.DOWNLOAD_RUN_ARTIFACT,
@@ -886,6 +1316,14 @@ class WorkflowsRegistryNamespace(AsyncNamespace):
 
         Args:
             steps: The steps, in order; the contract does not fix the shape of a step.
+
+        Returns:
+            The registry entry of the composed workflow.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.COMPOSE_WORKFLOW,
@@ -899,6 +1337,14 @@ class WorkflowsRegistryNamespace(AsyncNamespace):
         """List the named workflows available to an organization.
 
         `GET /v1/workflow-registry` · also `fabric.list_workflow_registry(...)`
+
+        Returns:
+            The registry entries.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.LIST_WORKFLOW_REGISTRY, {"organization_id": organization_id, "team_id": team_id}
@@ -919,10 +1365,21 @@ class WorkflowsRegistryNamespace(AsyncNamespace):
     ) -> types.RegistryEntry:
         """Create or update a registry entry.
 
+        `upsert_workflow_registry_entry(name, body)` sends `{name, **body}` (plus any
+        keyword fields).
+
         `POST /v1/workflow-registry` · also `fabric.upsert_workflow_registry_entry(...)`
 
         Args:
             body: more body fields
+
+        Returns:
+            The stored entry.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.UPSERT_WORKFLOW_REGISTRY_ENTRY,
@@ -948,6 +1405,14 @@ class WorkflowsRegistryNamespace(AsyncNamespace):
 
         Args:
             name: Hierarchical name, slashes unescaped (research/trends).
+
+        Returns:
+            The entry.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.GET_WORKFLOW_REGISTRY_ENTRY,
@@ -963,6 +1428,11 @@ class WorkflowsRegistryNamespace(AsyncNamespace):
 
         Args:
             name: Hierarchical name, slashes unescaped (research/trends).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.DELETE_WORKFLOW_REGISTRY_ENTRY,
@@ -976,6 +1446,14 @@ class WorkflowsRegistryNamespace(AsyncNamespace):
 
         Args:
             name: Hierarchical name, slashes unescaped (research/trends).
+
+        Returns:
+            The schemas.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.GET_WORKFLOW_SCHEMAS, {"name": name, "organization_id": organization_id}
@@ -989,6 +1467,14 @@ class NodesNamespace(AsyncNamespace):
         """List the node type catalogue.
 
         `GET /v1/nodes` · also `fabric.list_nodes(...)`
+
+        Returns:
+            The node types.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.LIST_NODES, {})
 
@@ -996,6 +1482,14 @@ class NodesNamespace(AsyncNamespace):
         """Get one node type from the catalogue.
 
         `GET /v1/nodes/{node_id}` · also `fabric.get_node(...)`
+
+        Returns:
+            The node type.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_NODE, {"node_id": node_id})
 
@@ -1007,6 +1501,14 @@ class SchedulesNamespace(AsyncNamespace):
         """List the schedules of a workflow definition.
 
         `GET /v1/workflow-definitions/{workflow_definition_id}/schedules` · also `fabric.list_schedules(...)`
+
+        Returns:
+            The schedules.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.LIST_SCHEDULES, {"workflow_definition_id": workflow_definition_id}
@@ -1030,6 +1532,14 @@ class SchedulesNamespace(AsyncNamespace):
             cron_expression: Five-field cron, e.g. "0 9 * * 1-5".
             timezone: IANA time zone name.
             concurrency_policy: While a run of this schedule is active: start another (allow), skip the firing (forbid; a manual trigger is 409), or cancel the active run first (replace).
+
+        Returns:
+            The schedule.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.CREATE_SCHEDULE,
@@ -1047,6 +1557,14 @@ class SchedulesNamespace(AsyncNamespace):
         """Get a schedule.
 
         `GET /v1/schedules/{schedule_id}` · also `fabric.get_schedule(...)`
+
+        Returns:
+            The schedule.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_SCHEDULE, {"schedule_id": schedule_id})
 
@@ -1064,6 +1582,14 @@ class SchedulesNamespace(AsyncNamespace):
         """Update some fields of a schedule.
 
         `PATCH /v1/schedules/{schedule_id}` · also `fabric.update_schedule(...)`
+
+        Returns:
+            The updated schedule.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.UPDATE_SCHEDULE,
@@ -1082,6 +1608,11 @@ class SchedulesNamespace(AsyncNamespace):
         """Delete a schedule.
 
         `DELETE /v1/schedules/{schedule_id}` · also `fabric.delete_schedule(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.DELETE_SCHEDULE, {"schedule_id": schedule_id})
 
@@ -1091,6 +1622,14 @@ class SchedulesNamespace(AsyncNamespace):
         """Trigger a schedule now (manual run).
 
         `POST /v1/schedules/{schedule_id}/trigger` · also `fabric.trigger_schedule(...)`
+
+        Returns:
+            The run that was started.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.TRIGGER_SCHEDULE, {"schedule_id": schedule_id}, idempotency_key=idempotency_key
@@ -1100,6 +1639,14 @@ class SchedulesNamespace(AsyncNamespace):
         """List the runs a schedule has triggered.
 
         `GET /v1/schedules/{schedule_id}/history` · also `fabric.schedule_history(...)`
+
+        Returns:
+            The trigger history.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.SCHEDULE_HISTORY, {"schedule_id": schedule_id})
 
@@ -1111,6 +1658,14 @@ class ProvidersNamespace(AsyncNamespace):
         """List the model providers, their modalities and models.
 
         `GET /v1/providers` · also `fabric.providers.list(...)`
+
+        Returns:
+            The providers.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.LIST_PROVIDERS, {})
 
@@ -1118,6 +1673,14 @@ class ProvidersNamespace(AsyncNamespace):
         """List the model providers, their modalities and models.
 
         `GET /v1/providers` · also `fabric.providers(...)`
+
+        Returns:
+            The providers.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.LIST_PROVIDERS, {})
 
@@ -1133,6 +1696,14 @@ class ProvidersNamespace(AsyncNamespace):
         """Execute a provider call directly.
 
         `POST /v1/providers/execute` · also `fabric.execute_provider(...)`
+
+        Returns:
+            The provider's output and usage.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.EXECUTE_PROVIDER,
@@ -1151,6 +1722,14 @@ class ProvidersNamespace(AsyncNamespace):
         """Estimate the cost of a provider call.
 
         `POST /v1/providers/estimate` · also `fabric.estimate_cost(...)`
+
+        Returns:
+            The estimate.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.ESTIMATE_COST,
@@ -1166,6 +1745,14 @@ class OrganizationsNamespace(AsyncNamespace):
         """List the organizations the caller belongs to.
 
         `GET /v1/organizations` · also `fabric.list_organizations(...)`
+
+        Returns:
+            The organizations.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.LIST_ORGANIZATIONS, {})
 
@@ -1174,11 +1761,21 @@ class OrganizationsNamespace(AsyncNamespace):
     ) -> types.Organization:
         """Create an organization; the caller becomes its owner.
 
+        A slug that is already taken is 409 `conflict`.
+
         `POST /v1/organizations` · also `fabric.create_organization(...)`
 
         Args:
             slug: URL-safe unique handle, e.g. acme.
             name: Display name.
+
+        Returns:
+            The new organization.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.CREATE_ORGANIZATION, {"slug": slug, "name": name}, idempotency_key=idempotency_key
@@ -1191,6 +1788,14 @@ class OrganizationsNamespace(AsyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The organization.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_ORGANIZATION, {"org_id": org_id})
 
@@ -1204,10 +1809,20 @@ class OrganizationsNamespace(AsyncNamespace):
     ) -> types.Organization:
         """Update an organization's slug or name.
 
+        Only the given fields change. A slug that is already taken is 409 `conflict`.
+
         `PATCH /v1/organizations/{org_id}` · also `fabric.update_organization(...)`
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The updated organization.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.UPDATE_ORGANIZATION,
@@ -1222,6 +1837,14 @@ class OrganizationsNamespace(AsyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The archived organization (`archived: true`).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.ARCHIVE_ORGANIZATION, {"org_id": org_id}, idempotency_key=idempotency_key
@@ -1232,10 +1855,20 @@ class OrganizationsNamespace(AsyncNamespace):
     ) -> types.OrgDeletionRequest:
         """Request the deletion of an organization.
 
+        The organization is deleted after a grace period; owners only.
+
         `POST /v1/organizations/{org_id}/request-deletion` · also `fabric.request_org_deletion(...)`
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The recorded deletion request.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.REQUEST_ORG_DELETION, {"org_id": org_id}, idempotency_key=idempotency_key
@@ -1248,6 +1881,14 @@ class OrganizationsNamespace(AsyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The export (never contains secret values).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.EXPORT_ORGANIZATION, {"org_id": org_id})
 
@@ -1258,6 +1899,14 @@ class OrganizationsNamespace(AsyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The memberships.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.LIST_ORG_MEMBERS, {"org_id": org_id})
 
@@ -1268,6 +1917,14 @@ class OrganizationsNamespace(AsyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The teams.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.LIST_ORG_TEAMS, {"org_id": org_id})
 
@@ -1278,6 +1935,14 @@ class OrganizationsNamespace(AsyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The grants.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_ORG_PERMISSIONS, {"org_id": org_id})
 
@@ -1288,6 +1953,14 @@ class OrganizationsNamespace(AsyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The settings.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_ORG_SETTINGS, {"org_id": org_id})
 
@@ -1303,10 +1976,20 @@ class OrganizationsNamespace(AsyncNamespace):
     ) -> types.OrgSettings:
         """Update an organization's settings.
 
+        Only the given settings change; settings not listed here are accepted as well.
+
         `PATCH /v1/organizations/{org_id}/settings` · also `fabric.update_org_settings(...)`
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The updated settings.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.UPDATE_ORG_SETTINGS,
@@ -1327,6 +2010,14 @@ class OrganizationsNamespace(AsyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The budget.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_ORG_BUDGET, {"org_id": org_id})
 
@@ -1335,11 +2026,23 @@ class OrganizationsNamespace(AsyncNamespace):
     ) -> types.Budget:
         """Set an organization's monthly spending limit.
 
+        `monthly_limit_usd: null` removes the limit. While `current_spend_usd` has reached
+        the limit, spending calls of the organization (jobs, workflow runs, provider
+        execution) are refused with 403 and error code `budget_exceeded`.
+
         `PUT /v1/organizations/{org_id}/budget` · also `fabric.set_org_budget(...)`
 
         Args:
             org_id: The organization id.
             monthly_limit_usd: Limit in USD per calendar month; null for no limit.
+
+        Returns:
+            The budget.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.SET_ORG_BUDGET,
@@ -1352,10 +2055,21 @@ class OrganizationsNamespace(AsyncNamespace):
     ) -> types.WebhookSecret:
         """Rotate the organization's webhook signing secret.
 
+        The new secret is returned only in this response; the old one stops signing
+        deliveries.
+
         `POST /v1/organizations/{org_id}/webhook-secret/rotate` · also `fabric.rotate_webhook_secret(...)`
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The new secret.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.ROTATE_WEBHOOK_SECRET, {"org_id": org_id}, idempotency_key=idempotency_key
@@ -1368,6 +2082,14 @@ class OrganizationsNamespace(AsyncNamespace):
 
         Args:
             org_id: The organization id; defaults to the client's organization_id.
+
+        Returns:
+            The secrets, without values.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.LIST_SECRETS, {"org_id": org_id})
 
@@ -1376,12 +2098,19 @@ class OrganizationsNamespace(AsyncNamespace):
     ) -> None:
         """Create or replace an organization secret.
 
+        The value is write-only: no response ever returns it.
+
         `POST /v1/organizations/{org_id}/secrets` · also `fabric.set_secret(...)`
 
         Args:
             name: Secret name, e.g. OPENAI_API_KEY.
             value: The secret value (write-only).
             org_id: The organization id; defaults to the client's organization_id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.CREATE_SECRET,
@@ -1397,6 +2126,11 @@ class OrganizationsNamespace(AsyncNamespace):
         Args:
             name: The secret name, e.g. OPENAI_API_KEY.
             org_id: The organization id; defaults to the client's organization_id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.DELETE_SECRET, {"org_id": org_id, "name": name})
 
@@ -1407,6 +2141,14 @@ class OrganizationsNamespace(AsyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The usage totals.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_ORG_USAGE, {"org_id": org_id})
 
@@ -1421,6 +2163,14 @@ class OrganizationsNamespace(AsyncNamespace):
             org_id: The organization id.
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of usage records, newest first.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.GET_ORG_USAGE_RECORDS, {"org_id": org_id, "limit": limit, "cursor": cursor}
@@ -1439,6 +2189,14 @@ class OrganizationsNamespace(AsyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            One entry per day.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_ORG_USAGE_DAILY, {"org_id": org_id})
 
@@ -1449,6 +2207,14 @@ class OrganizationsNamespace(AsyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The spending.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_SPENDING, {"org_id": org_id})
 
@@ -1463,6 +2229,14 @@ class OrganizationsNamespace(AsyncNamespace):
             org_id: The organization id.
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of audit log entries, newest first.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.GET_ORG_AUDIT_LOGS, {"org_id": org_id, "limit": limit, "cursor": cursor}
@@ -1483,6 +2257,14 @@ class OrganizationsNamespace(AsyncNamespace):
             org_id: The organization id.
             limit: Page size (1-100).
             offset: Number of items to skip.
+
+        Returns:
+            The assets (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.LIST_ORG_ASSETS, {"org_id": org_id, "limit": limit, "offset": offset}
@@ -1510,6 +2292,14 @@ class OrganizationsNamespace(AsyncNamespace):
             file: raw bytes
             filename: The file name to record.
             content_type: The media type of the uploaded bytes (python `content_type`).
+
+        Returns:
+            The stored asset.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.CREATE_ORG_ASSET,
@@ -1525,6 +2315,14 @@ class OrganizationsNamespace(AsyncNamespace):
         Args:
             org_id: The organization id.
             asset_id: The asset id.
+
+        Returns:
+            The asset.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_ORG_ASSET, {"org_id": org_id, "asset_id": asset_id})
 
@@ -1536,6 +2334,11 @@ class OrganizationsNamespace(AsyncNamespace):
         Args:
             org_id: The organization id.
             asset_id: The asset id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.DELETE_ORG_ASSET, {"org_id": org_id, "asset_id": asset_id})
 
@@ -1551,6 +2354,14 @@ class AuditLogsNamespace(AsyncNamespace):
         Args:
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of audit log entries, newest first.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_AUDIT_LOGS, {"limit": limit, "cursor": cursor})
 
@@ -1567,7 +2378,17 @@ class TeamsNamespace(AsyncNamespace):
     ) -> types.Team:
         """Create a team in an organization.
 
+        A slug already used in the organization is 409 `conflict`.
+
         `POST /v1/teams` · also `fabric.create_team(...)`
+
+        Returns:
+            The new team.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.CREATE_TEAM,
@@ -1582,6 +2403,14 @@ class TeamsNamespace(AsyncNamespace):
 
         Args:
             team_id: The team id.
+
+        Returns:
+            The team.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_TEAM, {"team_id": team_id})
 
@@ -1600,10 +2429,21 @@ class InvitationsNamespace(AsyncNamespace):
     ) -> types.Invitation:
         """Invite someone to an organization by email.
 
+        The emailed link carries a one-time token (see acceptInvitationLink); the token is
+        never returned here.
+
         `POST /v1/invitations` · also `fabric.create_invitation(...)`
 
         Args:
             team_id: Also add the invitee to this team.
+
+        Returns:
+            The pending invitation.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.CREATE_INVITATION,
@@ -1618,17 +2458,36 @@ class InvitationsNamespace(AsyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The invitations.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.LIST_INVITATIONS, {"org_id": org_id})
 
     async def accept_link(self, invitation_id: str, token: str) -> types.Membership:
         """Accept an invitation through the emailed link.
 
+        The link form of acceptInvitation (`GET /v1/invitations/{id}/accept?token=…`); same
+        rules and result.
+
         `GET /v1/invitations/{invitation_id}/accept`
 
         Args:
             invitation_id: The invitation id.
             token: The one-time token from the emailed link.
+
+        Returns:
+            The caller's new membership.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.ACCEPT_INVITATION_LINK, {"invitation_id": invitation_id, "token": token}
@@ -1639,11 +2498,22 @@ class InvitationsNamespace(AsyncNamespace):
     ) -> types.Membership:
         """Accept an invitation as the caller.
 
+        A revoked, expired or already accepted invitation is 409 `conflict`; a wrong token
+        is 403.
+
         `POST /v1/invitations/{invitation_id}/accept` · also `fabric.accept_invitation(...)`
 
         Args:
             invitation_id: The invitation id.
             token: The one-time token from the emailed link.
+
+        Returns:
+            The caller's new membership.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.ACCEPT_INVITATION,
@@ -1658,6 +2528,14 @@ class InvitationsNamespace(AsyncNamespace):
 
         Args:
             invitation_id: The invitation id.
+
+        Returns:
+            The invitation (`status: revoked`).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.REVOKE_INVITATION, {"invitation_id": invitation_id}, idempotency_key=idempotency_key
@@ -1670,7 +2548,17 @@ class MeNamespace(AsyncNamespace):
     async def get(self) -> types.Me:
         """Describe the calling principal.
 
+        Without credentials the answer is `authenticated: false` with null identity fields.
+
         `GET /v1/me` · also `fabric.get_me(...)`
+
+        Returns:
+            The caller.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_ME, {})
 
@@ -1678,6 +2566,14 @@ class MeNamespace(AsyncNamespace):
         """List the caller's organizations and roles.
 
         `GET /v1/me/organizations` · also `fabric.get_my_organizations(...)`
+
+        Returns:
+            The organizations.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_MY_ORGANIZATIONS, {})
 
@@ -1685,6 +2581,14 @@ class MeNamespace(AsyncNamespace):
         """List the caller's teams and roles.
 
         `GET /v1/me/teams` · also `fabric.get_my_teams(...)`
+
+        Returns:
+            The teams.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_MY_TEAMS, {})
 
@@ -1692,6 +2596,14 @@ class MeNamespace(AsyncNamespace):
         """List the caller's effective permissions.
 
         `GET /v1/me/permissions` · also `fabric.get_my_permissions(...)`
+
+        Returns:
+            The permissions.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_MY_PERMISSIONS, {})
 
@@ -1699,6 +2611,14 @@ class MeNamespace(AsyncNamespace):
         """List the social logins linked to the caller.
 
         `GET /v1/me/social-connections` · also `fabric.get_my_social_connections(...)`
+
+        Returns:
+            The connections.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_MY_SOCIAL_CONNECTIONS, {})
 
@@ -1709,6 +2629,11 @@ class MeNamespace(AsyncNamespace):
 
         Args:
             provider: The provider, e.g. google or github.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.DISCONNECT_SOCIAL, {"provider": provider})
 
@@ -1721,11 +2646,22 @@ class PermissionsNamespace(AsyncNamespace):
     ) -> types.PermissionCheckResult:
         """Check whether the caller may perform an action.
 
+        Actions are dotted (`workflow.run`, `job.create`, `org.admin`); resources are
+        `<type>:<id>` or `<type>:all`.
+
         `POST /v1/authz/check` · also `fabric.check_permission(...)`
 
         Args:
             action: Dotted action, e.g. workflow.edit.
             resource: Resource, e.g. workflow:<id> or workflow:all.
+
+        Returns:
+            The decision.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.CHECK_PERMISSION, {"action": action, "resource": resource}, idempotency_key=idempotency_key
@@ -1737,6 +2673,14 @@ class PermissionsNamespace(AsyncNamespace):
         """Check several actions at once.
 
         `POST /v1/authz/check-batch` · also `fabric.check_permissions(...)`
+
+        Returns:
+            One decision per check, in order.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.CHECK_PERMISSIONS, {"checks": checks}, idempotency_key=idempotency_key
@@ -1752,6 +2696,14 @@ class PermissionsNamespace(AsyncNamespace):
         Args:
             organization_id: The organization; defaults to the client's organization_id.
             principal_id: Only the grants of this principal.
+
+        Returns:
+            The grants.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.LIST_PERMISSIONS, {"organization_id": organization_id, "principal_id": principal_id}
@@ -1770,6 +2722,14 @@ class PermissionsNamespace(AsyncNamespace):
         """Grant a permission to a principal.
 
         `POST /v1/permissions` · also `fabric.grant_permission(...)`
+
+        Returns:
+            The grant.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.GRANT_PERMISSION,
@@ -1790,6 +2750,11 @@ class PermissionsNamespace(AsyncNamespace):
 
         Args:
             permission_id: The grant id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.REVOKE_PERMISSION, {"permission_id": permission_id})
 
@@ -1803,6 +2768,14 @@ class PermissionsNamespace(AsyncNamespace):
         Args:
             organization_id: The organization; defaults to the client's organization_id.
             principal_id: The principal; defaults to the caller.
+
+        Returns:
+            The effective role.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.RESOLVE_ORG_ROLE, {"organization_id": organization_id, "principal_id": principal_id}
@@ -1818,6 +2791,14 @@ class PermissionsNamespace(AsyncNamespace):
         Args:
             workspace_id: The workspace (team) id.
             principal_id: The principal; defaults to the caller.
+
+        Returns:
+            The effective role.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.RESOLVE_WORKSPACE_ROLE, {"workspace_id": workspace_id, "principal_id": principal_id}
@@ -1831,6 +2812,14 @@ class ApiKeysNamespace(AsyncNamespace):
         """List the caller's API keys.
 
         `GET /v1/api-keys` · also `fabric.list_api_keys(...)`
+
+        Returns:
+            The keys (never the key value).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.LIST_API_KEYS, {})
 
@@ -1844,10 +2833,20 @@ class ApiKeysNamespace(AsyncNamespace):
     ) -> types.ApiKeyCreated:
         """Create an API key.
 
+        The full `key` is returned only in this response.
+
         `POST /v1/api-keys` · also `fabric.create_api_key(...)`
 
         Args:
             scopes: Allowed actions, e.g. workflow.run; all of the creator's when omitted.
+
+        Returns:
+            The key, including its secret value (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.CREATE_API_KEY,
@@ -1862,26 +2861,51 @@ class ApiKeysNamespace(AsyncNamespace):
 
         Args:
             api_key_id: The API key id.
+
+        Returns:
+            The key (never the key value).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_API_KEY, {"api_key_id": api_key_id})
 
     async def delete(self, api_key_id: str) -> None:
         """Delete an API key.
 
+        Requests with the key get 401 afterwards.
+
         `DELETE /v1/api-keys/{api_key_id}` · also `fabric.delete_api_key(...)`
 
         Args:
             api_key_id: The API key id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.DELETE_API_KEY, {"api_key_id": api_key_id})
 
     async def rotate(self, api_key_id: str, *, idempotency_key: Optional[str] = None) -> types.ApiKeyCreated:
         """Rotate an API key.
 
+        Returns a new key (shown once); the old key stops working.
+
         `POST /v1/api-keys/{api_key_id}/rotate` · also `fabric.rotate_api_key(...)`
 
         Args:
             api_key_id: The API key id.
+
+        Returns:
+            The new key.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.ROTATE_API_KEY, {"api_key_id": api_key_id}, idempotency_key=idempotency_key
@@ -1890,10 +2914,17 @@ class ApiKeysNamespace(AsyncNamespace):
     async def disable(self, api_key_id: str, *, idempotency_key: Optional[str] = None) -> None:
         """Disable an API key.
 
+        Requests with the key get 401 afterwards.
+
         `POST /v1/api-keys/{api_key_id}/disable` · also `fabric.disable_api_key(...)`
 
         Args:
             api_key_id: The API key id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.DISABLE_API_KEY, {"api_key_id": api_key_id}, idempotency_key=idempotency_key
@@ -1910,6 +2941,14 @@ class ServiceAccountsNamespace(AsyncNamespace):
 
         Args:
             organization_id: The organization; defaults to the client's organization_id.
+
+        Returns:
+            The service accounts.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.LIST_SERVICE_ACCOUNTS, {"organization_id": organization_id})
 
@@ -1925,6 +2964,14 @@ class ServiceAccountsNamespace(AsyncNamespace):
         """Create a service account.
 
         `POST /v1/service-accounts`
+
+        Returns:
+            The service account.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.CREATE_SERVICE_ACCOUNT,
@@ -1939,6 +2986,14 @@ class ServiceAccountsNamespace(AsyncNamespace):
 
         Args:
             service_account_id: The service account id.
+
+        Returns:
+            The service account.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_SERVICE_ACCOUNT, {"service_account_id": service_account_id})
 
@@ -1951,6 +3006,14 @@ class ServiceAccountsNamespace(AsyncNamespace):
 
         Args:
             service_account_id: The service account id.
+
+        Returns:
+            The service account (`active: false`).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.DISABLE_SERVICE_ACCOUNT,
@@ -1967,6 +3030,14 @@ class ServiceAccountsNamespace(AsyncNamespace):
 
         Args:
             service_account_id: The service account id.
+
+        Returns:
+            The service account (`active: true`).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.ENABLE_SERVICE_ACCOUNT,
@@ -1981,6 +3052,14 @@ class ServiceAccountsNamespace(AsyncNamespace):
 
         Args:
             service_account_id: The service account id.
+
+        Returns:
+            The keys (never the key value).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.LIST_SERVICE_ACCOUNT_API_KEYS, {"service_account_id": service_account_id}
@@ -1996,10 +3075,20 @@ class ServiceAccountsNamespace(AsyncNamespace):
     ) -> types.ApiKeyCreated:
         """Create an API key for a service account.
 
+        The full `key` is returned only in this response.
+
         `POST /v1/service-accounts/{service_account_id}/api-keys`
 
         Args:
             service_account_id: The service account id.
+
+        Returns:
+            The key, including its secret value (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.CREATE_SERVICE_ACCOUNT_API_KEY,
@@ -2010,11 +3099,18 @@ class ServiceAccountsNamespace(AsyncNamespace):
     async def revoke_api_key(self, service_account_id: str, key_id: str) -> None:
         """Revoke a service account's API key.
 
+        Requests with the key get 401 afterwards.
+
         `DELETE /v1/service-accounts/{service_account_id}/api-keys/{key_id}`
 
         Args:
             service_account_id: The service account id.
             key_id: The API key id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.REVOKE_SERVICE_ACCOUNT_API_KEY, {"service_account_id": service_account_id, "key_id": key_id}
@@ -2025,11 +3121,21 @@ class ServiceAccountsNamespace(AsyncNamespace):
     ) -> types.ApiKeyCreated:
         """Rotate a service account's API key.
 
+        Returns a new key (shown once); the old key stops working.
+
         `POST /v1/service-accounts/{service_account_id}/api-keys/{key_id}/rotate`
 
         Args:
             service_account_id: The service account id.
             key_id: The API key id.
+
+        Returns:
+            The new key.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.ROTATE_SERVICE_ACCOUNT_API_KEY,
@@ -2048,6 +3154,14 @@ class WebhooksNamespace(AsyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The webhooks.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.LIST_WEBHOOKS, {"org_id": org_id})
 
@@ -2063,6 +3177,9 @@ class WebhooksNamespace(AsyncNamespace):
     ) -> types.WebhookCreated:
         """Register a webhook for an organization.
 
+        Deliveries are signed with `X-Fabric-Signature: sha256=<hex HMAC-SHA256 of the raw
+        body>`. The secret (given or generated) is returned only in this response.
+
         `POST /v1/organizations/{org_id}/webhooks` · also `fabric.create_webhook(...)`
 
         Args:
@@ -2071,6 +3188,14 @@ class WebhooksNamespace(AsyncNamespace):
             events: Event kinds to deliver, e.g. workflow.run.completed.
             secret: Signing secret; generated when omitted.
             resource_filter: Deliver only events about matching resources.
+
+        Returns:
+            The webhook, with its secret (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.CREATE_WEBHOOK,
@@ -2096,6 +3221,8 @@ class WebhooksNamespace(AsyncNamespace):
     ) -> types.WebhookCreated:
         """Register a webhook, naming the organization in the body.
 
+        Same as createWebhook; the organization comes from the body instead of the path.
+
         `POST /v1/webhooks`
 
         Args:
@@ -2103,6 +3230,14 @@ class WebhooksNamespace(AsyncNamespace):
             events: Event kinds to deliver, e.g. workflow.run.completed.
             secret: Signing secret; generated when omitted.
             resource_filter: Deliver only events about matching resources.
+
+        Returns:
+            The webhook, with its secret (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.CREATE_WEBHOOK_GLOBAL,
@@ -2123,6 +3258,14 @@ class WebhooksNamespace(AsyncNamespace):
 
         Args:
             webhook_id: The webhook id.
+
+        Returns:
+            The webhook.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_WEBHOOK, {"webhook_id": webhook_id})
 
@@ -2139,10 +3282,20 @@ class WebhooksNamespace(AsyncNamespace):
     ) -> types.Webhook:
         """Update a webhook.
 
+        Only the given fields change.
+
         `PATCH /v1/webhooks/{webhook_id}` · also `fabric.update_webhook(...)`
 
         Args:
             webhook_id: The webhook id.
+
+        Returns:
+            The updated webhook.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.UPDATE_WEBHOOK,
@@ -2164,6 +3317,11 @@ class WebhooksNamespace(AsyncNamespace):
 
         Args:
             webhook_id: The webhook id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.DELETE_WEBHOOK, {"webhook_id": webhook_id})
 
@@ -2178,6 +3336,14 @@ class WebhooksNamespace(AsyncNamespace):
             webhook_id: The webhook id.
             limit: Page size (1-100).
             offset: Number of items to skip.
+
+        Returns:
+            The deliveries, newest first (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.LIST_WEBHOOK_DELIVERIES, {"webhook_id": webhook_id, "limit": limit, "offset": offset}
@@ -2209,6 +3375,14 @@ class GalleriesNamespace(AsyncNamespace):
             organization_id: The organization; defaults to the client's organization_id.
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of galleries.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.LIST_GALLERIES,
@@ -2239,6 +3413,14 @@ class GalleriesNamespace(AsyncNamespace):
 
         Args:
             kind: portrait, product, style, …
+
+        Returns:
+            The gallery.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.CREATE_GALLERY,
@@ -2259,6 +3441,14 @@ class GalleriesNamespace(AsyncNamespace):
 
         Args:
             gallery_id: The gallery id.
+
+        Returns:
+            The gallery.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_GALLERY, {"gallery_id": gallery_id})
 
@@ -2269,6 +3459,14 @@ class GalleriesNamespace(AsyncNamespace):
 
         Args:
             gallery_id: The gallery id.
+
+        Returns:
+            The deleted gallery.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.DELETE_GALLERY, {"gallery_id": gallery_id})
 
@@ -2289,6 +3487,14 @@ class GalleriesNamespace(AsyncNamespace):
             tags: Only items having all these tags (sent comma-joined, tags=a,b).
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of gallery items.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.LIST_GALLERY_ITEMS,
@@ -2315,10 +3521,20 @@ class GalleriesNamespace(AsyncNamespace):
     ) -> types.GalleryItem:
         """Add an item (an asset or a URL) to a gallery.
 
+        Give `asset_id` or `url`.
+
         `POST /v1/galleries/{gallery_id}/items` · also `fabric.add_gallery_item(...)`
 
         Args:
             gallery_id: The gallery id.
+
+        Returns:
+            The item.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.ADD_GALLERY_ITEM,
@@ -2333,6 +3549,14 @@ class GalleriesNamespace(AsyncNamespace):
 
         Args:
             item_id: The gallery item id.
+
+        Returns:
+            The removed item.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.REMOVE_GALLERY_ITEM, {"item_id": item_id})
 
@@ -2355,6 +3579,14 @@ class AssetsNamespace(AsyncNamespace):
             limit: Page size (1-100).
             offset: Number of items to skip.
             organization_id: The organization; defaults to the client's organization_id.
+
+        Returns:
+            The assets (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.LIST_ASSETS, {"limit": limit, "offset": offset, "organization_id": organization_id}
@@ -2384,6 +3616,14 @@ class AssetsNamespace(AsyncNamespace):
             filename: The file name to record.
             content_type: The media type of the uploaded bytes (python `content_type`).
             organization_id: The organization; defaults to the client's organization_id.
+
+        Returns:
+            The stored asset.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.UPLOAD_ASSET,
@@ -2401,11 +3641,21 @@ class AssetsNamespace(AsyncNamespace):
     ) -> types.SignedUrl:
         """Create a temporary download URL for an asset.
 
+        The URL needs no credentials and answers 403 once expired.
+
         `POST /v1/assets/{asset_id}/signed-url` · also `fabric.asset_signed_url(...)`
 
         Args:
             asset_id: The asset id.
             ttl_seconds: Lifetime of the URL in seconds.
+
+        Returns:
+            The URL and its expiry.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.CREATE_ASSET_SIGNED_URL,
@@ -2427,7 +3677,17 @@ class AdminNamespace(AsyncNamespace):
     ) -> types.AdminUser:
         """Create the first platform administrator.
 
+        Only allowed while no administrator exists; afterwards 409 `conflict`.
+
         `POST /v1/admin/bootstrap`
+
+        Returns:
+            The administrator.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.ADMIN_BOOTSTRAP,
@@ -2445,6 +3705,14 @@ class AdminNamespace(AsyncNamespace):
         Args:
             limit: Page size (1-100).
             offset: Number of items to skip.
+
+        Returns:
+            The users (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.ADMIN_LIST_USERS, {"limit": limit, "offset": offset})
 
@@ -2459,6 +3727,14 @@ class AdminNamespace(AsyncNamespace):
 
         Args:
             user_id: The user id.
+
+        Returns:
+            The user.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.ADMIN_GET_USER, {"user_id": user_id})
 
@@ -2469,6 +3745,11 @@ class AdminNamespace(AsyncNamespace):
 
         Args:
             user_id: The user id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.ADMIN_DELETE_USER, {"user_id": user_id})
 
@@ -2479,6 +3760,14 @@ class AdminNamespace(AsyncNamespace):
 
         Args:
             user_id: The user id.
+
+        Returns:
+            The user (`locked: false`).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.ADMIN_UNLOCK_USER, {"user_id": user_id}, idempotency_key=idempotency_key
@@ -2491,6 +3780,14 @@ class AdminNamespace(AsyncNamespace):
 
         Args:
             user_id: The user id.
+
+        Returns:
+            The user (`email_verified: true`).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.ADMIN_VERIFY_USER, {"user_id": user_id}, idempotency_key=idempotency_key
@@ -2503,6 +3800,11 @@ class AdminNamespace(AsyncNamespace):
 
         Args:
             user_id: The user id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.ADMIN_FORCE_LOGOUT_USER, {"user_id": user_id}, idempotency_key=idempotency_key
@@ -2512,6 +3814,14 @@ class AdminNamespace(AsyncNamespace):
         """List per-organization concurrency limits.
 
         `GET /v1/admin/concurrency-limits`
+
+        Returns:
+            The limits.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.ADMIN_LIST_CONCURRENCY_LIMITS, {})
 
@@ -2525,7 +3835,17 @@ class AdminNamespace(AsyncNamespace):
     ) -> types.ConcurrencyLimit:
         """Set an organization's concurrency limits.
 
+        A null limit removes it.
+
         `PUT /v1/admin/concurrency-limits`
+
+        Returns:
+            The limit.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.ADMIN_SET_CONCURRENCY_LIMIT,
@@ -2548,6 +3868,14 @@ class AppsNamespace(AsyncNamespace):
 
         Args:
             organization_id: The organization; defaults to the client's organization_id.
+
+        Returns:
+            The apps (never the client secret).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.LIST_APPS, {"organization_id": organization_id})
 
@@ -2563,7 +3891,17 @@ class AppsNamespace(AsyncNamespace):
     ) -> types.AppCreated:
         """Register an app.
 
+        The `client_secret` is returned only in this response (and on rotation).
+
         `POST /v1/apps`
+
+        Returns:
+            The app, with its client secret (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.CREATE_APP,
@@ -2584,6 +3922,14 @@ class AppsNamespace(AsyncNamespace):
 
         Args:
             app_id: The app id.
+
+        Returns:
+            The app.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_APP, {"app_id": app_id})
 
@@ -2600,10 +3946,20 @@ class AppsNamespace(AsyncNamespace):
     ) -> types.App:
         """Update an app.
 
+        Only the given fields change.
+
         `PATCH /v1/apps/{app_id}`
 
         Args:
             app_id: The app id.
+
+        Returns:
+            The updated app.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.UPDATE_APP,
@@ -2621,10 +3977,20 @@ class AppsNamespace(AsyncNamespace):
     async def rotate_secret(self, app_id: str, *, idempotency_key: Optional[str] = None) -> types.AppCreated:
         """Rotate an app's client secret.
 
+        The new secret is returned only in this response; the old one stops working.
+
         `POST /v1/apps/{app_id}/rotate-secret`
 
         Args:
             app_id: The app id.
+
+        Returns:
+            The app, with its new client secret (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.ROTATE_APP_SECRET, {"app_id": app_id}, idempotency_key=idempotency_key
@@ -2637,6 +4003,14 @@ class AppsNamespace(AsyncNamespace):
 
         Args:
             app_id: The app id.
+
+        Returns:
+            The usage.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_APP_USAGE, {"app_id": app_id})
 
@@ -2651,6 +4025,14 @@ class SinksNamespace(AsyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The sinks.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.LIST_SINKS, {"org_id": org_id})
 
@@ -2666,12 +4048,23 @@ class SinksNamespace(AsyncNamespace):
     ) -> types.Sink:
         """Create an HTTP sink that starts a workflow.
 
+        POSTing JSON to `/v1/sinks/trigger/{org_id}/{path}` then submits `workflow_name`
+        with that JSON as input.
+
         `POST /v1/organizations/{org_id}/sinks`
 
         Args:
             org_id: The organization id.
             path: The trigger path segment
             workflow_name: The workflow to submit, e.g. research/trends.
+
+        Returns:
+            The sink.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.CREATE_SINK,
@@ -2692,6 +4085,14 @@ class SinksNamespace(AsyncNamespace):
 
         Args:
             sink_id: The sink id.
+
+        Returns:
+            The sink.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.GET_SINK, {"sink_id": sink_id})
 
@@ -2702,6 +4103,11 @@ class SinksNamespace(AsyncNamespace):
 
         Args:
             sink_id: The sink id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.DELETE_SINK, {"sink_id": sink_id})
 
@@ -2715,12 +4121,22 @@ class SinksNamespace(AsyncNamespace):
     ) -> types.Run:
         """Trigger a sink over HTTP.
 
+        The JSON body becomes the input of the sink's workflow run.
+
         `POST /v1/sinks/trigger/{org_id}/{path}`
 
         Args:
             org_id: The organization id.
             path: The sink's trigger path.
             payload: the JSON body
+
+        Returns:
+            The submitted run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
             _ops.TRIGGER_SINK,
@@ -2736,6 +4152,14 @@ class PackagesNamespace(AsyncNamespace):
         """List the available workflow packages.
 
         `GET /v1/packages`
+
+        Returns:
+            The packages.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(_ops.LIST_PACKAGES, {})
 
@@ -2862,6 +4286,14 @@ class AsyncMethods:
         """Check that the control plane is up.
 
         `GET /v1/health` · also `fabric.system.health(...)`
+
+        Returns:
+            The service health.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.HEALTH_CHECK, {})
 
@@ -2869,6 +4301,14 @@ class AsyncMethods:
         """Get the status of the control plane and its components.
 
         `GET /v1/system/status` · also `fabric.system.status(...)`
+
+        Returns:
+            The system status.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.SYSTEM_STATUS, {})
 
@@ -2876,6 +4316,14 @@ class AsyncMethods:
         """Get the server version and enabled features.
 
         `GET /v1/system/info` · also `fabric.system.info(...)`
+
+        Returns:
+            The system information.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.SYSTEM_INFO, {})
 
@@ -2885,6 +4333,14 @@ class AsyncMethods:
         """Create an account with email and password and sign in.
 
         `POST /v1/auth/signup` · also `fabric.auth.signup(...)`
+
+        Returns:
+            The new session's tokens.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.SIGNUP, {"email": email, "password": password}, idempotency_key=idempotency_key
@@ -2896,6 +4352,14 @@ class AsyncMethods:
         """Sign in with email and password.
 
         `POST /v1/auth/login` · also `fabric.auth.login(...)`
+
+        Returns:
+            The session's tokens.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.LOGIN, {"email": email, "password": password}, idempotency_key=idempotency_key
@@ -2905,6 +4369,11 @@ class AsyncMethods:
         """Email a passwordless sign-in link.
 
         `POST /v1/auth/magic-link` · also `fabric.auth.magic_link(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.MAGIC_LINK, {"email": email}, idempotency_key=idempotency_key)
 
@@ -2924,6 +4393,14 @@ class AsyncMethods:
 
         Args:
             provider: Provider name, e.g. google.
+
+        Returns:
+            The session's tokens.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.SOCIAL_LOGIN,
@@ -2943,6 +4420,14 @@ class AsyncMethods:
         """Exchange a (single-use) refresh token for a new token pair.
 
         `POST /v1/auth/token/refresh` · also `fabric.auth.refresh(...)`
+
+        Returns:
+            The new token pair.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.REFRESH_TOKEN, {"refresh_token": refresh_token}, idempotency_key=idempotency_key
@@ -2957,6 +4442,11 @@ class AsyncMethods:
 
         Args:
             access_token: The access token to revoke.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.LOGOUT, {"access_token": access_token}, idempotency_key=idempotency_key)
 
@@ -2964,6 +4454,11 @@ class AsyncMethods:
         """Sign out every session of the current user.
 
         `POST /v1/auth/logout-all` · also `fabric.auth.logout_all(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.LOGOUT_ALL, {}, idempotency_key=idempotency_key)
 
@@ -2971,6 +4466,11 @@ class AsyncMethods:
         """Email a password-recovery link.
 
         `POST /v1/auth/forgot-password` · also `fabric.auth.forgot_password(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.FORGOT_PASSWORD, {"email": email}, idempotency_key=idempotency_key)
 
@@ -2983,6 +4483,11 @@ class AsyncMethods:
 
         Args:
             recovery_token: The recovery token from the emailed link.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.RESET_PASSWORD,
@@ -2996,6 +4501,11 @@ class AsyncMethods:
         """Change the current user's password.
 
         `POST /v1/auth/change-password` · also `fabric.auth.change_password(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.CHANGE_PASSWORD,
@@ -3007,6 +4517,11 @@ class AsyncMethods:
         """Send the email-verification message again.
 
         `POST /v1/auth/resend-verification` · also `fabric.auth.resend_verification(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.RESEND_VERIFICATION, {"email": email}, idempotency_key=idempotency_key)
 
@@ -3014,6 +4529,11 @@ class AsyncMethods:
         """Verify an email address with the token from the verification message.
 
         `POST /v1/auth/verify` · also `fabric.auth.verify(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.VERIFY_EMAIL, {"token": token}, idempotency_key=idempotency_key)
 
@@ -3021,6 +4541,14 @@ class AsyncMethods:
         """Start TOTP enrollment for the current user.
 
         `POST /v1/auth/totp/enroll` · also `fabric.auth.totp_enroll(...)`
+
+        Returns:
+            The authenticator URI and recovery codes.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.TOTP_ENROLL, {}, idempotency_key=idempotency_key)
 
@@ -3030,6 +4558,14 @@ class AsyncMethods:
         """Verify a TOTP code (completes enrollment on first success).
 
         `POST /v1/auth/totp/verify` · also `fabric.auth.totp_verify(...)`
+
+        Returns:
+            The verification result.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.TOTP_VERIFY, {"code": code}, idempotency_key=idempotency_key)
 
@@ -3039,6 +4575,14 @@ class AsyncMethods:
         """Use a TOTP recovery code.
 
         `POST /v1/auth/totp/recovery` · also `fabric.auth.totp_recovery(...)`
+
+        Returns:
+            The recovery result.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.TOTP_RECOVERY, {"code": code}, idempotency_key=idempotency_key)
 
@@ -3046,6 +4590,11 @@ class AsyncMethods:
         """Disable TOTP for the current user.
 
         `DELETE /v1/auth/totp` · also `fabric.auth.totp_disable(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.TOTP_DISABLE, {})
 
@@ -3070,6 +4619,14 @@ class AsyncMethods:
             scope: Space-separated scopes to request.
             subject_token: For grant_type=token_exchange: the token to exchange.
             subject_token_type: For grant_type=token_exchange.
+
+        Returns:
+            The issued token.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.OAUTH_TOKEN,
@@ -3089,6 +4646,11 @@ class AsyncMethods:
         """Revoke an OAuth access or refresh token.
 
         `POST /v1/oauth/revoke` · also `fabric.oauth.revoke(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.OAUTH_REVOKE_TOKEN, {"token": token}, idempotency_key=idempotency_key)
 
@@ -3096,6 +4658,14 @@ class AsyncMethods:
         """List the OAuth clients visible to the caller.
 
         `GET /v1/oauth/clients` · also `fabric.oauth.clients.list(...)`
+
+        Returns:
+            The clients (without secrets).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.LIST_OAUTH_CLIENTS, {})
 
@@ -3111,6 +4681,14 @@ class AsyncMethods:
         """Register an OAuth client (its secret is returned only here).
 
         `POST /v1/oauth/clients` · also `fabric.oauth.clients.create(...)`
+
+        Returns:
+            The new client, with `client_secret`.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.CREATE_OAUTH_CLIENT,
@@ -3130,6 +4708,11 @@ class AsyncMethods:
 
         Args:
             client_id: The client's `id`.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.DELETE_OAUTH_CLIENT, {"client_id": client_id})
 
@@ -3140,6 +4723,14 @@ class AsyncMethods:
 
         Args:
             cursor: The `next_cursor` of the previous page.
+
+        Returns:
+            A page of jobs.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.LIST_JOBS, {"limit": limit, "cursor": cursor})
 
@@ -3158,10 +4749,21 @@ class AsyncMethods:
     ) -> types.Job:
         """Create a job.
 
+        `idempotency_key` is sent both as the `Idempotency-Key` header and in the body; the
+        same key with the same body returns the first job.
+
         `POST /v1/jobs` · also `fabric.jobs.create(...)`
 
         Args:
             modality: e.g. text, image, embedding.
+
+        Returns:
+            The job.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.CREATE_JOB,
@@ -3179,6 +4781,14 @@ class AsyncMethods:
         """Get a job.
 
         `GET /v1/jobs/{job_id}` · also `fabric.jobs.get(...)`
+
+        Returns:
+            The job.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_JOB, {"job_id": job_id})
 
@@ -3186,16 +4796,34 @@ class AsyncMethods:
         """Get the provider usage and cost of a job.
 
         `GET /v1/jobs/{job_id}/usage` · also `fabric.jobs.usage(...)`
+
+        Returns:
+            The job's usage.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_JOB_USAGE, {"job_id": job_id})
 
     def stream_job_events(self, job_id: str, *, include_internal: Optional[bool] = None) -> AsyncEventStream:
         """Stream a job's events (Server-Sent Events; ends after the terminal event).
 
+        Reconnect with `Last-Event-ID` to resume after the last event received.
+
         `GET /v1/jobs/{job_id}/events` · also `fabric.events.stream_job(...)`
 
         Args:
             include_internal: Also emit internal shim-node events.
+
+        Returns:
+            The stream of server-sent events; it reconnects with Last-Event-ID.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._stream(_ops.STREAM_JOB_EVENTS, {"job_id": job_id, "include_internal": include_internal})
 
@@ -3205,6 +4833,14 @@ class AsyncMethods:
         """List the workflow definitions of an organization.
 
         `GET /v1/workflow-definitions` · also `fabric.workflows.definitions.list(...)`
+
+        Returns:
+            The definitions.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.LIST_WORKFLOWS, {"organization_id": organization_id})
 
@@ -3220,6 +4856,14 @@ class AsyncMethods:
         """Create a workflow definition, or update the one with the same name in the org (version+1, same id).
 
         `POST /v1/workflow-definitions` · also `fabric.workflows.definitions.upsert(...)`
+
+        Returns:
+            The stored definition.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.UPSERT_WORKFLOW,
@@ -3232,6 +4876,14 @@ class AsyncMethods:
         """Get a workflow definition.
 
         `GET /v1/workflow-definitions/{workflow_id}` · also `fabric.workflows.definitions.get(...)`
+
+        Returns:
+            The definition.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_WORKFLOW, {"workflow_id": workflow_id})
 
@@ -3239,6 +4891,14 @@ class AsyncMethods:
         """Get a run (id-based API).
 
         `GET /v1/workflow-runs/{run_id}` · also `fabric.workflows.runs.get_legacy(...)`
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_RUN, {"run_id": run_id})
 
@@ -3248,6 +4908,14 @@ class AsyncMethods:
         """Cancel a run.
 
         `POST /v1/workflow-runs/{run_id}/cancel` · also `fabric.workflows.runs.cancel(...)`
+
+        Returns:
+            The cancelled run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.CANCEL_RUN, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -3259,6 +4927,14 @@ class AsyncMethods:
         """Cancel several runs at once.
 
         `POST /v1/workflow-runs/bulk-cancel` · also `fabric.workflows.runs.bulk_cancel(...)`
+
+        Returns:
+            Which runs were cancelled and which were not.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.BULK_CANCEL_RUNS, {"run_ids": run_ids}, idempotency_key=idempotency_key)
 
@@ -3266,6 +4942,14 @@ class AsyncMethods:
         """Get a run's log.
 
         `GET /v1/workflow-runs/{run_id}/log` · also `fabric.workflows.runs.log(...)`
+
+        Returns:
+            The log.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.RUN_LOG, {"run_id": run_id})
 
@@ -3273,6 +4957,14 @@ class AsyncMethods:
         """List the child runs spawned by a run's subworkflow nodes.
 
         `GET /v1/workflow-runs/{run_id}/children` · also `fabric.workflows.runs.children(...)`
+
+        Returns:
+            The child runs.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.LIST_CHILDREN, {"run_id": run_id})
 
@@ -3290,6 +4982,14 @@ class AsyncMethods:
 
         Args:
             data: the JSON body
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.RESUME_NODE,
@@ -3300,10 +5000,20 @@ class AsyncMethods:
     def stream_run_events(self, run_id: str, *, include_internal: Optional[bool] = None) -> AsyncEventStream:
         """Stream a run's events (Server-Sent Events; ends after the terminal event).
 
+        Reconnect with `Last-Event-ID` to resume after the last event received.
+
         `GET /v1/workflow-runs/{run_id}/events` · also `fabric.events.stream_run(...)`
 
         Args:
             include_internal: Also emit internal shim-node events.
+
+        Returns:
+            The stream of server-sent events; it reconnects with Last-Event-ID.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._stream(_ops.STREAM_RUN_EVENTS, {"run_id": run_id, "include_internal": include_internal})
 
@@ -3311,6 +5021,14 @@ class AsyncMethods:
         """List the node type catalogue.
 
         `GET /v1/nodes` · also `fabric.nodes.list(...)`
+
+        Returns:
+            The node types.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.LIST_NODES, {})
 
@@ -3318,6 +5036,14 @@ class AsyncMethods:
         """Get one node type from the catalogue.
 
         `GET /v1/nodes/{node_id}` · also `fabric.nodes.get(...)`
+
+        Returns:
+            The node type.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_NODE, {"node_id": node_id})
 
@@ -3335,6 +5061,14 @@ class AsyncMethods:
 
         Args:
             created_by: Only runs created by this principal.
+
+        Returns:
+            The runs (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.LIST_RUNS,
@@ -3379,6 +5113,14 @@ class AsyncMethods:
 
         Args:
             created_by: Only runs created by this principal.
+
+        Returns:
+            The waiting runs (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.LIST_WAITING_RUNS,
@@ -3415,6 +5157,14 @@ class AsyncMethods:
         """Pause a run.
 
         `POST /v1/workflows/runs/{run_id}/pause` · also `fabric.workflows.runs.pause(...)`
+
+        Returns:
+            The paused run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.PAUSE_RUN, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -3426,6 +5176,14 @@ class AsyncMethods:
         """Resume a paused run.
 
         `POST /v1/workflows/runs/{run_id}/resume` · also `fabric.workflows.runs.resume(...)`
+
+        Returns:
+            The resumed run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.RESUME_RUN, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -3437,6 +5195,14 @@ class AsyncMethods:
         """Recover a failed or stuck run.
 
         `POST /v1/workflows/runs/{run_id}/recover` · also `fabric.workflows.runs.recover(...)`
+
+        Returns:
+            The recovered run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.RECOVER_RUN, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -3448,6 +5214,14 @@ class AsyncMethods:
         """Cancel a run of a named workflow, recording a reason.
 
         `POST /v1/workflows/runs/{run_id}/cancel` · also `fabric.workflows.runs.cancel_with_reason(...)`
+
+        Returns:
+            The cancelled run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.CANCEL_RUN_WITH_REASON, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -3464,6 +5238,14 @@ class AsyncMethods:
         """Send a named signal to a run.
 
         `POST /v1/workflows/runs/{run_id}/signal` · also `fabric.workflows.runs.signal(...)`
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.SIGNAL_RUN,
@@ -3483,6 +5265,14 @@ class AsyncMethods:
         """Approve (or reject) a run waiting for approval.
 
         `POST /v1/workflows/runs/{run_id}/approve` · also `fabric.workflows.runs.approve(...)`
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.APPROVE_RUN,
@@ -3494,6 +5284,14 @@ class AsyncMethods:
         """List a run's artifacts.
 
         `GET /v1/workflows/runs/{run_id}/artifacts` · also `fabric.workflows.runs.artifacts(...)`
+
+        Returns:
+            The artifacts.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.LIST_RUN_ARTIFACTS, {"run_id": run_id})
 
@@ -3514,6 +5312,14 @@ class AsyncMethods:
         """Record an artifact produced by a run's task.
 
         `POST /v1/workflows/runs/{run_id}/artifacts` · also `fabric.workflows.runs.record_artifact(...)`
+
+        Returns:
+            The recorded artifact.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.RECORD_RUN_ARTIFACT,
@@ -3535,6 +5341,14 @@ class AsyncMethods:
         """Get a run's cost, in total and per node.
 
         `GET /v1/workflows/runs/{run_id}/costs` · also `fabric.workflows.runs.costs(...)`
+
+        Returns:
+            The cost breakdown.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_COST_BREAKDOWN, {"run_id": run_id})
 
@@ -3554,6 +5368,14 @@ class AsyncMethods:
         Args:
             name: The workflow name.
             cost_profile: The cost profile to estimate with; the contract does not fix its shape.
+
+        Returns:
+            The estimate.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.ESTIMATE_WORKFLOW_COST,
@@ -3575,6 +5397,14 @@ class AsyncMethods:
 
         Args:
             steps: The steps, in order; the contract does not fix the shape of a step.
+
+        Returns:
+            The registry entry of the composed workflow.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.COMPOSE_WORKFLOW,
@@ -3588,6 +5418,14 @@ class AsyncMethods:
         """List the named workflows available to an organization.
 
         `GET /v1/workflow-registry` · also `fabric.workflows.registry.list(...)`
+
+        Returns:
+            The registry entries.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.LIST_WORKFLOW_REGISTRY, {"organization_id": organization_id, "team_id": team_id}
@@ -3608,10 +5446,21 @@ class AsyncMethods:
     ) -> types.RegistryEntry:
         """Create or update a registry entry.
 
+        `upsert_workflow_registry_entry(name, body)` sends `{name, **body}` (plus any
+        keyword fields).
+
         `POST /v1/workflow-registry` · also `fabric.workflows.registry.upsert(...)`
 
         Args:
             body: more body fields
+
+        Returns:
+            The stored entry.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.UPSERT_WORKFLOW_REGISTRY_ENTRY,
@@ -3637,6 +5486,14 @@ class AsyncMethods:
 
         Args:
             name: Hierarchical name, slashes unescaped (research/trends).
+
+        Returns:
+            The entry.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.GET_WORKFLOW_REGISTRY_ENTRY,
@@ -3652,6 +5509,11 @@ class AsyncMethods:
 
         Args:
             name: Hierarchical name, slashes unescaped (research/trends).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.DELETE_WORKFLOW_REGISTRY_ENTRY,
@@ -3667,6 +5529,14 @@ class AsyncMethods:
 
         Args:
             name: Hierarchical name, slashes unescaped (research/trends).
+
+        Returns:
+            The schemas.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_WORKFLOW_SCHEMAS, {"name": name, "organization_id": organization_id})
 
@@ -3674,6 +5544,14 @@ class AsyncMethods:
         """List the schedules of a workflow definition.
 
         `GET /v1/workflow-definitions/{workflow_definition_id}/schedules` · also `fabric.schedules.list(...)`
+
+        Returns:
+            The schedules.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.LIST_SCHEDULES, {"workflow_definition_id": workflow_definition_id})
 
@@ -3695,6 +5573,14 @@ class AsyncMethods:
             cron_expression: Five-field cron, e.g. "0 9 * * 1-5".
             timezone: IANA time zone name.
             concurrency_policy: While a run of this schedule is active: start another (allow), skip the firing (forbid; a manual trigger is 409), or cancel the active run first (replace).
+
+        Returns:
+            The schedule.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.CREATE_SCHEDULE,
@@ -3712,6 +5598,14 @@ class AsyncMethods:
         """Get a schedule.
 
         `GET /v1/schedules/{schedule_id}` · also `fabric.schedules.get(...)`
+
+        Returns:
+            The schedule.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_SCHEDULE, {"schedule_id": schedule_id})
 
@@ -3729,6 +5623,14 @@ class AsyncMethods:
         """Update some fields of a schedule.
 
         `PATCH /v1/schedules/{schedule_id}` · also `fabric.schedules.update(...)`
+
+        Returns:
+            The updated schedule.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.UPDATE_SCHEDULE,
@@ -3747,6 +5649,11 @@ class AsyncMethods:
         """Delete a schedule.
 
         `DELETE /v1/schedules/{schedule_id}` · also `fabric.schedules.delete(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.DELETE_SCHEDULE, {"schedule_id": schedule_id})
 
@@ -3756,6 +5663,14 @@ class AsyncMethods:
         """Trigger a schedule now (manual run).
 
         `POST /v1/schedules/{schedule_id}/trigger` · also `fabric.schedules.trigger(...)`
+
+        Returns:
+            The run that was started.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.TRIGGER_SCHEDULE, {"schedule_id": schedule_id}, idempotency_key=idempotency_key
@@ -3765,6 +5680,14 @@ class AsyncMethods:
         """List the runs a schedule has triggered.
 
         `GET /v1/schedules/{schedule_id}/history` · also `fabric.schedules.history(...)`
+
+        Returns:
+            The trigger history.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.SCHEDULE_HISTORY, {"schedule_id": schedule_id})
 
@@ -3780,6 +5703,14 @@ class AsyncMethods:
         """Execute a provider call directly.
 
         `POST /v1/providers/execute` · also `fabric.providers.execute(...)`
+
+        Returns:
+            The provider's output and usage.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.EXECUTE_PROVIDER,
@@ -3798,6 +5729,14 @@ class AsyncMethods:
         """Estimate the cost of a provider call.
 
         `POST /v1/providers/estimate` · also `fabric.providers.estimate(...)`
+
+        Returns:
+            The estimate.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.ESTIMATE_COST,
@@ -3808,10 +5747,20 @@ class AsyncMethods:
     def stream_events(self, include_internal: Optional[bool] = None) -> AsyncEventStream:
         """Stream every event the caller may see (Server-Sent Events).
 
+        Reconnect with `Last-Event-ID` to resume after the last event received.
+
         `GET /v1/events/stream` · also `fabric.events.stream(...)`
 
         Args:
             include_internal: Also emit internal shim-node events.
+
+        Returns:
+            The stream of server-sent events; it reconnects with Last-Event-ID.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._stream(_ops.STREAM_EVENTS, {"include_internal": include_internal})
 
@@ -3819,6 +5768,14 @@ class AsyncMethods:
         """List the organizations the caller belongs to.
 
         `GET /v1/organizations` · also `fabric.organizations.list(...)`
+
+        Returns:
+            The organizations.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.LIST_ORGANIZATIONS, {})
 
@@ -3827,11 +5784,21 @@ class AsyncMethods:
     ) -> types.Organization:
         """Create an organization; the caller becomes its owner.
 
+        A slug that is already taken is 409 `conflict`.
+
         `POST /v1/organizations` · also `fabric.organizations.create(...)`
 
         Args:
             slug: URL-safe unique handle, e.g. acme.
             name: Display name.
+
+        Returns:
+            The new organization.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.CREATE_ORGANIZATION, {"slug": slug, "name": name}, idempotency_key=idempotency_key
@@ -3844,6 +5811,14 @@ class AsyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The organization.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_ORGANIZATION, {"org_id": org_id})
 
@@ -3857,10 +5832,20 @@ class AsyncMethods:
     ) -> types.Organization:
         """Update an organization's slug or name.
 
+        Only the given fields change. A slug that is already taken is 409 `conflict`.
+
         `PATCH /v1/organizations/{org_id}` · also `fabric.organizations.update(...)`
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The updated organization.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.UPDATE_ORGANIZATION,
@@ -3877,6 +5862,14 @@ class AsyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The archived organization (`archived: true`).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.ARCHIVE_ORGANIZATION, {"org_id": org_id}, idempotency_key=idempotency_key
@@ -3887,10 +5880,20 @@ class AsyncMethods:
     ) -> types.OrgDeletionRequest:
         """Request the deletion of an organization.
 
+        The organization is deleted after a grace period; owners only.
+
         `POST /v1/organizations/{org_id}/request-deletion` · also `fabric.organizations.request_deletion(...)`
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The recorded deletion request.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.REQUEST_ORG_DELETION, {"org_id": org_id}, idempotency_key=idempotency_key
@@ -3903,6 +5906,14 @@ class AsyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The export (never contains secret values).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.EXPORT_ORGANIZATION, {"org_id": org_id})
 
@@ -3913,6 +5924,14 @@ class AsyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The memberships.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.LIST_ORG_MEMBERS, {"org_id": org_id})
 
@@ -3923,6 +5942,14 @@ class AsyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The teams.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.LIST_ORG_TEAMS, {"org_id": org_id})
 
@@ -3933,6 +5960,14 @@ class AsyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The grants.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_ORG_PERMISSIONS, {"org_id": org_id})
 
@@ -3943,6 +5978,14 @@ class AsyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The settings.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_ORG_SETTINGS, {"org_id": org_id})
 
@@ -3958,10 +6001,20 @@ class AsyncMethods:
     ) -> types.OrgSettings:
         """Update an organization's settings.
 
+        Only the given settings change; settings not listed here are accepted as well.
+
         `PATCH /v1/organizations/{org_id}/settings` · also `fabric.organizations.update_settings(...)`
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The updated settings.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.UPDATE_ORG_SETTINGS,
@@ -3982,6 +6035,14 @@ class AsyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The budget.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_ORG_BUDGET, {"org_id": org_id})
 
@@ -3990,11 +6051,23 @@ class AsyncMethods:
     ) -> types.Budget:
         """Set an organization's monthly spending limit.
 
+        `monthly_limit_usd: null` removes the limit. While `current_spend_usd` has reached
+        the limit, spending calls of the organization (jobs, workflow runs, provider
+        execution) are refused with 403 and error code `budget_exceeded`.
+
         `PUT /v1/organizations/{org_id}/budget` · also `fabric.organizations.set_budget(...)`
 
         Args:
             org_id: The organization id.
             monthly_limit_usd: Limit in USD per calendar month; null for no limit.
+
+        Returns:
+            The budget.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.SET_ORG_BUDGET,
@@ -4007,10 +6080,21 @@ class AsyncMethods:
     ) -> types.WebhookSecret:
         """Rotate the organization's webhook signing secret.
 
+        The new secret is returned only in this response; the old one stops signing
+        deliveries.
+
         `POST /v1/organizations/{org_id}/webhook-secret/rotate` · also `fabric.organizations.rotate_webhook_secret(...)`
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The new secret.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.ROTATE_WEBHOOK_SECRET, {"org_id": org_id}, idempotency_key=idempotency_key
@@ -4023,6 +6107,14 @@ class AsyncMethods:
 
         Args:
             org_id: The organization id; defaults to the client's organization_id.
+
+        Returns:
+            The secrets, without values.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.LIST_SECRETS, {"org_id": org_id}, pluck="[].name")
 
@@ -4031,12 +6123,19 @@ class AsyncMethods:
     ) -> None:
         """Create or replace an organization secret.
 
+        The value is write-only: no response ever returns it.
+
         `POST /v1/organizations/{org_id}/secrets` · also `fabric.organizations.create_secret(...)`
 
         Args:
             name: Secret name, e.g. OPENAI_API_KEY.
             value: The secret value (write-only).
             org_id: The organization id; defaults to the client's organization_id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.CREATE_SECRET,
@@ -4052,6 +6151,11 @@ class AsyncMethods:
         Args:
             name: The secret name, e.g. OPENAI_API_KEY.
             org_id: The organization id; defaults to the client's organization_id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.DELETE_SECRET, {"org_id": org_id, "name": name})
 
@@ -4062,6 +6166,14 @@ class AsyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The usage totals.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_ORG_USAGE, {"org_id": org_id})
 
@@ -4076,6 +6188,14 @@ class AsyncMethods:
             org_id: The organization id.
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of usage records, newest first.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.GET_ORG_USAGE_RECORDS, {"org_id": org_id, "limit": limit, "cursor": cursor}
@@ -4094,6 +6214,14 @@ class AsyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            One entry per day.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_ORG_USAGE_DAILY, {"org_id": org_id})
 
@@ -4104,6 +6232,14 @@ class AsyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The spending.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_SPENDING, {"org_id": org_id})
 
@@ -4118,6 +6254,14 @@ class AsyncMethods:
             org_id: The organization id.
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of audit log entries, newest first.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_ORG_AUDIT_LOGS, {"org_id": org_id, "limit": limit, "cursor": cursor})
 
@@ -4137,6 +6281,14 @@ class AsyncMethods:
         Args:
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of audit log entries, newest first.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_AUDIT_LOGS, {"limit": limit, "cursor": cursor})
 
@@ -4149,7 +6301,17 @@ class AsyncMethods:
     ) -> types.Team:
         """Create a team in an organization.
 
+        A slug already used in the organization is 409 `conflict`.
+
         `POST /v1/teams` · also `fabric.teams.create(...)`
+
+        Returns:
+            The new team.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.CREATE_TEAM,
@@ -4164,6 +6326,14 @@ class AsyncMethods:
 
         Args:
             team_id: The team id.
+
+        Returns:
+            The team.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_TEAM, {"team_id": team_id})
 
@@ -4178,10 +6348,21 @@ class AsyncMethods:
     ) -> types.Invitation:
         """Invite someone to an organization by email.
 
+        The emailed link carries a one-time token (see acceptInvitationLink); the token is
+        never returned here.
+
         `POST /v1/invitations` · also `fabric.invitations.create(...)`
 
         Args:
             team_id: Also add the invitee to this team.
+
+        Returns:
+            The pending invitation.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.CREATE_INVITATION,
@@ -4196,6 +6377,14 @@ class AsyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The invitations.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.LIST_INVITATIONS, {"org_id": org_id})
 
@@ -4204,11 +6393,22 @@ class AsyncMethods:
     ) -> types.Membership:
         """Accept an invitation as the caller.
 
+        A revoked, expired or already accepted invitation is 409 `conflict`; a wrong token
+        is 403.
+
         `POST /v1/invitations/{invitation_id}/accept` · also `fabric.invitations.accept(...)`
 
         Args:
             invitation_id: The invitation id.
             token: The one-time token from the emailed link.
+
+        Returns:
+            The caller's new membership.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.ACCEPT_INVITATION,
@@ -4225,6 +6425,14 @@ class AsyncMethods:
 
         Args:
             invitation_id: The invitation id.
+
+        Returns:
+            The invitation (`status: revoked`).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.REVOKE_INVITATION, {"invitation_id": invitation_id}, idempotency_key=idempotency_key
@@ -4233,7 +6441,17 @@ class AsyncMethods:
     async def get_me(self) -> types.Me:
         """Describe the calling principal.
 
+        Without credentials the answer is `authenticated: false` with null identity fields.
+
         `GET /v1/me` · also `fabric.me.get(...)`
+
+        Returns:
+            The caller.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_ME, {})
 
@@ -4241,6 +6459,14 @@ class AsyncMethods:
         """List the caller's organizations and roles.
 
         `GET /v1/me/organizations` · also `fabric.me.organizations(...)`
+
+        Returns:
+            The organizations.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_MY_ORGANIZATIONS, {})
 
@@ -4248,6 +6474,14 @@ class AsyncMethods:
         """List the caller's teams and roles.
 
         `GET /v1/me/teams` · also `fabric.me.teams(...)`
+
+        Returns:
+            The teams.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_MY_TEAMS, {})
 
@@ -4255,6 +6489,14 @@ class AsyncMethods:
         """List the caller's effective permissions.
 
         `GET /v1/me/permissions` · also `fabric.me.permissions(...)`
+
+        Returns:
+            The permissions.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_MY_PERMISSIONS, {})
 
@@ -4262,6 +6504,14 @@ class AsyncMethods:
         """List the social logins linked to the caller.
 
         `GET /v1/me/social-connections` · also `fabric.me.social_connections(...)`
+
+        Returns:
+            The connections.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_MY_SOCIAL_CONNECTIONS, {})
 
@@ -4272,6 +6522,11 @@ class AsyncMethods:
 
         Args:
             provider: The provider, e.g. google or github.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.DISCONNECT_SOCIAL, {"provider": provider})
 
@@ -4280,11 +6535,22 @@ class AsyncMethods:
     ) -> bool:
         """Check whether the caller may perform an action.
 
+        Actions are dotted (`workflow.run`, `job.create`, `org.admin`); resources are
+        `<type>:<id>` or `<type>:all`.
+
         `POST /v1/authz/check` · also `fabric.permissions.check(...)`
 
         Args:
             action: Dotted action, e.g. workflow.edit.
             resource: Resource, e.g. workflow:<id> or workflow:all.
+
+        Returns:
+            The decision.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.CHECK_PERMISSION,
@@ -4299,6 +6565,14 @@ class AsyncMethods:
         """Check several actions at once.
 
         `POST /v1/authz/check-batch` · also `fabric.permissions.check_batch(...)`
+
+        Returns:
+            One decision per check, in order.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.CHECK_PERMISSIONS, {"checks": checks}, idempotency_key=idempotency_key)
 
@@ -4312,6 +6586,14 @@ class AsyncMethods:
         Args:
             organization_id: The organization; defaults to the client's organization_id.
             principal_id: Only the grants of this principal.
+
+        Returns:
+            The grants.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.LIST_PERMISSIONS, {"organization_id": organization_id, "principal_id": principal_id}
@@ -4330,6 +6612,14 @@ class AsyncMethods:
         """Grant a permission to a principal.
 
         `POST /v1/permissions` · also `fabric.permissions.grant(...)`
+
+        Returns:
+            The grant.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.GRANT_PERMISSION,
@@ -4350,6 +6640,11 @@ class AsyncMethods:
 
         Args:
             permission_id: The grant id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.REVOKE_PERMISSION, {"permission_id": permission_id})
 
@@ -4363,6 +6658,14 @@ class AsyncMethods:
         Args:
             organization_id: The organization; defaults to the client's organization_id.
             principal_id: The principal; defaults to the caller.
+
+        Returns:
+            The effective role.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.RESOLVE_ORG_ROLE, {"organization_id": organization_id, "principal_id": principal_id}
@@ -4378,6 +6681,14 @@ class AsyncMethods:
         Args:
             workspace_id: The workspace (team) id.
             principal_id: The principal; defaults to the caller.
+
+        Returns:
+            The effective role.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.RESOLVE_WORKSPACE_ROLE, {"workspace_id": workspace_id, "principal_id": principal_id}
@@ -4387,6 +6698,14 @@ class AsyncMethods:
         """List the caller's API keys.
 
         `GET /v1/api-keys` · also `fabric.api_keys.list(...)`
+
+        Returns:
+            The keys (never the key value).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.LIST_API_KEYS, {})
 
@@ -4400,10 +6719,20 @@ class AsyncMethods:
     ) -> types.ApiKeyCreated:
         """Create an API key.
 
+        The full `key` is returned only in this response.
+
         `POST /v1/api-keys` · also `fabric.api_keys.create(...)`
 
         Args:
             scopes: Allowed actions, e.g. workflow.run; all of the creator's when omitted.
+
+        Returns:
+            The key, including its secret value (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.CREATE_API_KEY,
@@ -4418,16 +6747,31 @@ class AsyncMethods:
 
         Args:
             api_key_id: The API key id.
+
+        Returns:
+            The key (never the key value).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_API_KEY, {"api_key_id": api_key_id})
 
     async def delete_api_key(self, api_key_id: str) -> None:
         """Delete an API key.
 
+        Requests with the key get 401 afterwards.
+
         `DELETE /v1/api-keys/{api_key_id}` · also `fabric.api_keys.delete(...)`
 
         Args:
             api_key_id: The API key id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.DELETE_API_KEY, {"api_key_id": api_key_id})
 
@@ -4436,10 +6780,20 @@ class AsyncMethods:
     ) -> types.ApiKeyCreated:
         """Rotate an API key.
 
+        Returns a new key (shown once); the old key stops working.
+
         `POST /v1/api-keys/{api_key_id}/rotate` · also `fabric.api_keys.rotate(...)`
 
         Args:
             api_key_id: The API key id.
+
+        Returns:
+            The new key.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.ROTATE_API_KEY, {"api_key_id": api_key_id}, idempotency_key=idempotency_key
@@ -4448,10 +6802,17 @@ class AsyncMethods:
     async def disable_api_key(self, api_key_id: str, *, idempotency_key: Optional[str] = None) -> None:
         """Disable an API key.
 
+        Requests with the key get 401 afterwards.
+
         `POST /v1/api-keys/{api_key_id}/disable` · also `fabric.api_keys.disable(...)`
 
         Args:
             api_key_id: The API key id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.DISABLE_API_KEY, {"api_key_id": api_key_id}, idempotency_key=idempotency_key
@@ -4464,6 +6825,14 @@ class AsyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The webhooks.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.LIST_WEBHOOKS, {"org_id": org_id})
 
@@ -4479,6 +6848,9 @@ class AsyncMethods:
     ) -> types.WebhookCreated:
         """Register a webhook for an organization.
 
+        Deliveries are signed with `X-Fabric-Signature: sha256=<hex HMAC-SHA256 of the raw
+        body>`. The secret (given or generated) is returned only in this response.
+
         `POST /v1/organizations/{org_id}/webhooks` · also `fabric.webhooks.create(...)`
 
         Args:
@@ -4487,6 +6859,14 @@ class AsyncMethods:
             events: Event kinds to deliver, e.g. workflow.run.completed.
             secret: Signing secret; generated when omitted.
             resource_filter: Deliver only events about matching resources.
+
+        Returns:
+            The webhook, with its secret (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.CREATE_WEBHOOK,
@@ -4507,6 +6887,14 @@ class AsyncMethods:
 
         Args:
             webhook_id: The webhook id.
+
+        Returns:
+            The webhook.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_WEBHOOK, {"webhook_id": webhook_id})
 
@@ -4523,10 +6911,20 @@ class AsyncMethods:
     ) -> types.Webhook:
         """Update a webhook.
 
+        Only the given fields change.
+
         `PATCH /v1/webhooks/{webhook_id}` · also `fabric.webhooks.update(...)`
 
         Args:
             webhook_id: The webhook id.
+
+        Returns:
+            The updated webhook.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.UPDATE_WEBHOOK,
@@ -4548,6 +6946,11 @@ class AsyncMethods:
 
         Args:
             webhook_id: The webhook id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.DELETE_WEBHOOK, {"webhook_id": webhook_id})
 
@@ -4562,6 +6965,14 @@ class AsyncMethods:
             webhook_id: The webhook id.
             limit: Page size (1-100).
             offset: Number of items to skip.
+
+        Returns:
+            The deliveries, newest first (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.LIST_WEBHOOK_DELIVERIES, {"webhook_id": webhook_id, "limit": limit, "offset": offset}
@@ -4589,6 +7000,14 @@ class AsyncMethods:
             organization_id: The organization; defaults to the client's organization_id.
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of galleries.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.LIST_GALLERIES,
@@ -4619,6 +7038,14 @@ class AsyncMethods:
 
         Args:
             kind: portrait, product, style, …
+
+        Returns:
+            The gallery.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.CREATE_GALLERY,
@@ -4639,6 +7066,14 @@ class AsyncMethods:
 
         Args:
             gallery_id: The gallery id.
+
+        Returns:
+            The gallery.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.GET_GALLERY, {"gallery_id": gallery_id})
 
@@ -4649,6 +7084,14 @@ class AsyncMethods:
 
         Args:
             gallery_id: The gallery id.
+
+        Returns:
+            The deleted gallery.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.DELETE_GALLERY, {"gallery_id": gallery_id})
 
@@ -4669,6 +7112,14 @@ class AsyncMethods:
             tags: Only items having all these tags (sent comma-joined, tags=a,b).
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of gallery items.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.LIST_GALLERY_ITEMS,
@@ -4695,10 +7146,20 @@ class AsyncMethods:
     ) -> types.GalleryItem:
         """Add an item (an asset or a URL) to a gallery.
 
+        Give `asset_id` or `url`.
+
         `POST /v1/galleries/{gallery_id}/items` · also `fabric.galleries.add_item(...)`
 
         Args:
             gallery_id: The gallery id.
+
+        Returns:
+            The item.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.ADD_GALLERY_ITEM,
@@ -4713,6 +7174,14 @@ class AsyncMethods:
 
         Args:
             item_id: The gallery item id.
+
+        Returns:
+            The removed item.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(_ops.REMOVE_GALLERY_ITEM, {"item_id": item_id})
 
@@ -4731,6 +7200,14 @@ class AsyncMethods:
             limit: Page size (1-100).
             offset: Number of items to skip.
             organization_id: The organization; defaults to the client's organization_id.
+
+        Returns:
+            The assets (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.LIST_ASSETS, {"limit": limit, "offset": offset, "organization_id": organization_id}
@@ -4760,6 +7237,14 @@ class AsyncMethods:
             filename: The file name to record.
             content_type: The media type of the uploaded bytes (python `content_type`).
             organization_id: The organization; defaults to the client's organization_id.
+
+        Returns:
+            The stored asset.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.UPLOAD_ASSET,
@@ -4777,11 +7262,21 @@ class AsyncMethods:
     ) -> types.SignedUrl:
         """Create a temporary download URL for an asset.
 
+        The URL needs no credentials and answers 403 once expired.
+
         `POST /v1/assets/{asset_id}/signed-url` · also `fabric.assets.signed_url(...)`
 
         Args:
             asset_id: The asset id.
             ttl_seconds: Lifetime of the URL in seconds.
+
+        Returns:
+            The URL and its expiry.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
             _ops.CREATE_ASSET_SIGNED_URL,

@@ -41,6 +41,14 @@ class SystemNamespace(SyncNamespace):
         """Check that the control plane is up.
 
         `GET /v1/health` · also `fabric.health_check(...)`
+
+        Returns:
+            The service health.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.HEALTH_CHECK, {})
 
@@ -48,6 +56,14 @@ class SystemNamespace(SyncNamespace):
         """Get the status of the control plane and its components.
 
         `GET /v1/system/status` · also `fabric.system_status(...)`
+
+        Returns:
+            The system status.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.SYSTEM_STATUS, {})
 
@@ -55,6 +71,14 @@ class SystemNamespace(SyncNamespace):
         """Get the server version and enabled features.
 
         `GET /v1/system/info` · also `fabric.system_info(...)`
+
+        Returns:
+            The system information.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.SYSTEM_INFO, {})
 
@@ -66,6 +90,14 @@ class AuthNamespace(SyncNamespace):
         """Create an account with email and password and sign in.
 
         `POST /v1/auth/signup` · also `fabric.signup(...)`
+
+        Returns:
+            The new session's tokens.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.SIGNUP, {"email": email, "password": password}, idempotency_key=idempotency_key
@@ -75,6 +107,14 @@ class AuthNamespace(SyncNamespace):
         """Sign in with email and password.
 
         `POST /v1/auth/login` · also `fabric.login(...)`
+
+        Returns:
+            The session's tokens.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.LOGIN, {"email": email, "password": password}, idempotency_key=idempotency_key
@@ -84,6 +124,11 @@ class AuthNamespace(SyncNamespace):
         """Email a passwordless sign-in link.
 
         `POST /v1/auth/magic-link` · also `fabric.magic_link(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.MAGIC_LINK, {"email": email}, idempotency_key=idempotency_key)
 
@@ -103,6 +148,14 @@ class AuthNamespace(SyncNamespace):
 
         Args:
             provider: Provider name, e.g. google.
+
+        Returns:
+            The session's tokens.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.SOCIAL_LOGIN,
@@ -120,6 +173,14 @@ class AuthNamespace(SyncNamespace):
         """Exchange a (single-use) refresh token for a new token pair.
 
         `POST /v1/auth/token/refresh` · also `fabric.refresh_token(...)`
+
+        Returns:
+            The new token pair.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.REFRESH_TOKEN, {"refresh_token": refresh_token}, idempotency_key=idempotency_key
@@ -132,6 +193,11 @@ class AuthNamespace(SyncNamespace):
 
         Args:
             access_token: The access token to revoke.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.LOGOUT, {"access_token": access_token}, idempotency_key=idempotency_key
@@ -141,6 +207,11 @@ class AuthNamespace(SyncNamespace):
         """Sign out every session of the current user.
 
         `POST /v1/auth/logout-all` · also `fabric.logout_all(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LOGOUT_ALL, {}, idempotency_key=idempotency_key)
 
@@ -148,6 +219,11 @@ class AuthNamespace(SyncNamespace):
         """Email a password-recovery link.
 
         `POST /v1/auth/forgot-password` · also `fabric.forgot_password(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.FORGOT_PASSWORD, {"email": email}, idempotency_key=idempotency_key)
 
@@ -160,6 +236,11 @@ class AuthNamespace(SyncNamespace):
 
         Args:
             recovery_token: The recovery token from the emailed link.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.RESET_PASSWORD,
@@ -173,6 +254,11 @@ class AuthNamespace(SyncNamespace):
         """Change the current user's password.
 
         `POST /v1/auth/change-password` · also `fabric.change_password(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CHANGE_PASSWORD,
@@ -184,6 +270,11 @@ class AuthNamespace(SyncNamespace):
         """Send the email-verification message again.
 
         `POST /v1/auth/resend-verification` · also `fabric.resend_verification(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.RESEND_VERIFICATION, {"email": email}, idempotency_key=idempotency_key)
 
@@ -191,6 +282,11 @@ class AuthNamespace(SyncNamespace):
         """Verify an email address with the token from the verification message.
 
         `POST /v1/auth/verify` · also `fabric.verify_email(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.VERIFY_EMAIL, {"token": token}, idempotency_key=idempotency_key)
 
@@ -198,6 +294,14 @@ class AuthNamespace(SyncNamespace):
         """Start TOTP enrollment for the current user.
 
         `POST /v1/auth/totp/enroll` · also `fabric.totp_enroll(...)`
+
+        Returns:
+            The authenticator URI and recovery codes.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.TOTP_ENROLL, {}, idempotency_key=idempotency_key)
 
@@ -205,6 +309,14 @@ class AuthNamespace(SyncNamespace):
         """Verify a TOTP code (completes enrollment on first success).
 
         `POST /v1/auth/totp/verify` · also `fabric.totp_verify(...)`
+
+        Returns:
+            The verification result.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.TOTP_VERIFY, {"code": code}, idempotency_key=idempotency_key)
 
@@ -212,6 +324,14 @@ class AuthNamespace(SyncNamespace):
         """Use a TOTP recovery code.
 
         `POST /v1/auth/totp/recovery` · also `fabric.totp_recovery(...)`
+
+        Returns:
+            The recovery result.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.TOTP_RECOVERY, {"code": code}, idempotency_key=idempotency_key)
 
@@ -219,6 +339,11 @@ class AuthNamespace(SyncNamespace):
         """Disable TOTP for the current user.
 
         `DELETE /v1/auth/totp` · also `fabric.totp_disable(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.TOTP_DISABLE, {})
 
@@ -251,6 +376,14 @@ class OauthNamespace(SyncNamespace):
             scope: Space-separated scopes to request.
             subject_token: For grant_type=token_exchange: the token to exchange.
             subject_token_type: For grant_type=token_exchange.
+
+        Returns:
+            The issued token.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.OAUTH_TOKEN,
@@ -270,6 +403,11 @@ class OauthNamespace(SyncNamespace):
         """Revoke an OAuth access or refresh token.
 
         `POST /v1/oauth/revoke` · also `fabric.oauth_revoke_token(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.OAUTH_REVOKE_TOKEN, {"token": token}, idempotency_key=idempotency_key)
 
@@ -281,6 +419,14 @@ class OauthClientsNamespace(SyncNamespace):
         """List the OAuth clients visible to the caller.
 
         `GET /v1/oauth/clients` · also `fabric.list_oauth_clients(...)`
+
+        Returns:
+            The clients (without secrets).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_OAUTH_CLIENTS, {})
 
@@ -296,6 +442,14 @@ class OauthClientsNamespace(SyncNamespace):
         """Register an OAuth client (its secret is returned only here).
 
         `POST /v1/oauth/clients` · also `fabric.create_oauth_client(...)`
+
+        Returns:
+            The new client, with `client_secret`.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_OAUTH_CLIENT,
@@ -315,6 +469,11 @@ class OauthClientsNamespace(SyncNamespace):
 
         Args:
             client_id: The client's `id`.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.DELETE_OAUTH_CLIENT, {"client_id": client_id})
 
@@ -329,6 +488,14 @@ class JobsNamespace(SyncNamespace):
 
         Args:
             cursor: The `next_cursor` of the previous page.
+
+        Returns:
+            A page of jobs.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_JOBS, {"limit": limit, "cursor": cursor})
 
@@ -347,10 +514,21 @@ class JobsNamespace(SyncNamespace):
     ) -> types.Job:
         """Create a job.
 
+        `idempotency_key` is sent both as the `Idempotency-Key` header and in the body; the
+        same key with the same body returns the first job.
+
         `POST /v1/jobs` · also `fabric.create_job(...)`
 
         Args:
             modality: e.g. text, image, embedding.
+
+        Returns:
+            The job.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_JOB,
@@ -368,6 +546,14 @@ class JobsNamespace(SyncNamespace):
         """Get a job.
 
         `GET /v1/jobs/{job_id}` · also `fabric.get_job(...)`
+
+        Returns:
+            The job.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_JOB, {"job_id": job_id})
 
@@ -375,6 +561,14 @@ class JobsNamespace(SyncNamespace):
         """Get the provider usage and cost of a job.
 
         `GET /v1/jobs/{job_id}/usage` · also `fabric.get_job_usage(...)`
+
+        Returns:
+            The job's usage.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_JOB_USAGE, {"job_id": job_id})
 
@@ -385,10 +579,20 @@ class EventsNamespace(SyncNamespace):
     def stream_job(self, job_id: str, *, include_internal: Optional[bool] = None) -> EventStream:
         """Stream a job's events (Server-Sent Events; ends after the terminal event).
 
+        Reconnect with `Last-Event-ID` to resume after the last event received.
+
         `GET /v1/jobs/{job_id}/events` · also `fabric.stream_job_events(...)`
 
         Args:
             include_internal: Also emit internal shim-node events.
+
+        Returns:
+            The stream of server-sent events; it reconnects with Last-Event-ID.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._stream(
             _ops.STREAM_JOB_EVENTS, {"job_id": job_id, "include_internal": include_internal}
@@ -397,10 +601,20 @@ class EventsNamespace(SyncNamespace):
     def stream_run(self, run_id: str, *, include_internal: Optional[bool] = None) -> EventStream:
         """Stream a run's events (Server-Sent Events; ends after the terminal event).
 
+        Reconnect with `Last-Event-ID` to resume after the last event received.
+
         `GET /v1/workflow-runs/{run_id}/events` · also `fabric.stream_run_events(...)`
 
         Args:
             include_internal: Also emit internal shim-node events.
+
+        Returns:
+            The stream of server-sent events; it reconnects with Last-Event-ID.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._stream(
             _ops.STREAM_RUN_EVENTS, {"run_id": run_id, "include_internal": include_internal}
@@ -409,10 +623,20 @@ class EventsNamespace(SyncNamespace):
     def stream(self, include_internal: Optional[bool] = None) -> EventStream:
         """Stream every event the caller may see (Server-Sent Events).
 
+        Reconnect with `Last-Event-ID` to resume after the last event received.
+
         `GET /v1/events/stream` · also `fabric.stream_events(...)`
 
         Args:
             include_internal: Also emit internal shim-node events.
+
+        Returns:
+            The stream of server-sent events; it reconnects with Last-Event-ID.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._stream(_ops.STREAM_EVENTS, {"include_internal": include_internal})
 
@@ -448,6 +672,14 @@ class WorkflowsNamespace(SyncNamespace):
         Args:
             name: The workflow name.
             cost_profile: The cost profile to estimate with; the contract does not fix its shape.
+
+        Returns:
+            The estimate.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ESTIMATE_WORKFLOW_COST,
@@ -463,6 +695,14 @@ class WorkflowsDefinitionsNamespace(SyncNamespace):
         """List the workflow definitions of an organization.
 
         `GET /v1/workflow-definitions` · also `fabric.list_workflows(...)`
+
+        Returns:
+            The definitions.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_WORKFLOWS, {"organization_id": organization_id})
 
@@ -478,6 +718,14 @@ class WorkflowsDefinitionsNamespace(SyncNamespace):
         """Create a workflow definition, or update the one with the same name in the org (version+1, same id).
 
         `POST /v1/workflow-definitions` · also `fabric.upsert_workflow(...)`
+
+        Returns:
+            The stored definition.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.UPSERT_WORKFLOW,
@@ -489,6 +737,14 @@ class WorkflowsDefinitionsNamespace(SyncNamespace):
         """Get a workflow definition.
 
         `GET /v1/workflow-definitions/{workflow_id}` · also `fabric.get_workflow(...)`
+
+        Returns:
+            The definition.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_WORKFLOW, {"workflow_id": workflow_id})
 
@@ -507,11 +763,21 @@ class WorkflowsRunsNamespace(SyncNamespace):
     ) -> types.Run:
         """Create a run of a workflow definition (not started; see startWorkflowRunLegacy).
 
+        The hand-written `run_workflow` calls this, then the start operation.
+
         `POST /v1/workflow-runs`
 
         Args:
             context: The run's input.
             environment: Execution environment; the contract does not fix its shape.
+
+        Returns:
+            The created run (status pending).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_WORKFLOW_RUN_LEGACY,
@@ -530,6 +796,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Start a created run.
 
         `POST /v1/workflow-runs/{run_id}/start`
+
+        Returns:
+            The run, accepted for execution.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.START_WORKFLOW_RUN_LEGACY,
@@ -541,6 +815,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Get a run (id-based API).
 
         `GET /v1/workflow-runs/{run_id}` · also `fabric.get_run(...)`
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_RUN, {"run_id": run_id})
 
@@ -550,6 +832,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Cancel a run.
 
         `POST /v1/workflow-runs/{run_id}/cancel` · also `fabric.cancel_run(...)`
+
+        Returns:
+            The cancelled run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CANCEL_RUN, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -561,6 +851,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Cancel several runs at once.
 
         `POST /v1/workflow-runs/bulk-cancel` · also `fabric.bulk_cancel_runs(...)`
+
+        Returns:
+            Which runs were cancelled and which were not.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.BULK_CANCEL_RUNS, {"run_ids": run_ids}, idempotency_key=idempotency_key
@@ -570,6 +868,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Get a run's log.
 
         `GET /v1/workflow-runs/{run_id}/log` · also `fabric.run_log(...)`
+
+        Returns:
+            The log.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.RUN_LOG, {"run_id": run_id})
 
@@ -577,6 +883,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """List the child runs spawned by a run's subworkflow nodes.
 
         `GET /v1/workflow-runs/{run_id}/children` · also `fabric.list_children(...)`
+
+        Returns:
+            The child runs.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_CHILDREN, {"run_id": run_id})
 
@@ -594,6 +908,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
 
         Args:
             data: the JSON body
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.RESUME_NODE,
@@ -615,6 +937,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
 
         Args:
             created_by: Only runs created by this principal.
+
+        Returns:
+            The runs (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.LIST_RUNS,
@@ -659,6 +989,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
 
         Args:
             created_by: Only runs created by this principal.
+
+        Returns:
+            The waiting runs (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.LIST_WAITING_RUNS,
@@ -693,6 +1031,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Get a run of a named workflow.
 
         `GET /v1/workflows/runs/{run_id}`
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_WORKFLOW_RUN, {"run_id": run_id})
 
@@ -702,6 +1048,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Pause a run.
 
         `POST /v1/workflows/runs/{run_id}/pause` · also `fabric.pause_run(...)`
+
+        Returns:
+            The paused run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.PAUSE_RUN, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -713,6 +1067,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Resume a paused run.
 
         `POST /v1/workflows/runs/{run_id}/resume` · also `fabric.resume_run(...)`
+
+        Returns:
+            The resumed run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.RESUME_RUN, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -724,6 +1086,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Recover a failed or stuck run.
 
         `POST /v1/workflows/runs/{run_id}/recover` · also `fabric.recover_run(...)`
+
+        Returns:
+            The recovered run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.RECOVER_RUN, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -735,6 +1105,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Cancel a run of a named workflow, recording a reason.
 
         `POST /v1/workflows/runs/{run_id}/cancel` · also `fabric.cancel_run_with_reason(...)`
+
+        Returns:
+            The cancelled run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CANCEL_RUN_WITH_REASON, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -751,6 +1129,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Send a named signal to a run.
 
         `POST /v1/workflows/runs/{run_id}/signal` · also `fabric.signal_run(...)`
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.SIGNAL_RUN,
@@ -770,6 +1156,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Approve (or reject) a run waiting for approval.
 
         `POST /v1/workflows/runs/{run_id}/approve` · also `fabric.approve_run(...)`
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.APPROVE_RUN,
@@ -781,6 +1175,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """List a run's artifacts.
 
         `GET /v1/workflows/runs/{run_id}/artifacts` · also `fabric.list_run_artifacts(...)`
+
+        Returns:
+            The artifacts.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_RUN_ARTIFACTS, {"run_id": run_id})
 
@@ -801,6 +1203,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Record an artifact produced by a run's task.
 
         `POST /v1/workflows/runs/{run_id}/artifacts` · also `fabric.record_run_artifact(...)`
+
+        Returns:
+            The recorded artifact.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.RECORD_RUN_ARTIFACT,
@@ -822,11 +1232,23 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Get a run's cost, in total and per node.
 
         `GET /v1/workflows/runs/{run_id}/costs` · also `fabric.get_cost_breakdown(...)`
+
+        Returns:
+            The cost breakdown.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_COST_BREAKDOWN, {"run_id": run_id})
 
     def download_artifact_bytes(self, artifact_id: str, expires: int, signature: str) -> bytes:
         """Download a run artifact's bytes through its signed URL.
+
+        The target of `RunArtifact.download_url`: it needs no credentials, only the URL's
+        `expires` and `signature` (403 once expired or altered). The body is the raw file
+        with the artifact's media type; errors are envelopes as usual.
 
         `GET /v1/workflows/artifacts/{artifact_id}/download`
 
@@ -834,6 +1256,14 @@ class WorkflowsRunsNamespace(SyncNamespace):
             artifact_id: The artifact id.
             expires: Expiry of the signed URL (Unix seconds).
             signature: The URL's signature.
+
+        Returns:
+            The raw bytes.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.DOWNLOAD_RUN_ARTIFACT,
@@ -858,6 +1288,14 @@ class WorkflowsRegistryNamespace(SyncNamespace):
 
         Args:
             steps: The steps, in order; the contract does not fix the shape of a step.
+
+        Returns:
+            The registry entry of the composed workflow.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.COMPOSE_WORKFLOW,
@@ -871,6 +1309,14 @@ class WorkflowsRegistryNamespace(SyncNamespace):
         """List the named workflows available to an organization.
 
         `GET /v1/workflow-registry` · also `fabric.list_workflow_registry(...)`
+
+        Returns:
+            The registry entries.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.LIST_WORKFLOW_REGISTRY, {"organization_id": organization_id, "team_id": team_id}
@@ -891,10 +1337,21 @@ class WorkflowsRegistryNamespace(SyncNamespace):
     ) -> types.RegistryEntry:
         """Create or update a registry entry.
 
+        `upsert_workflow_registry_entry(name, body)` sends `{name, **body}` (plus any
+        keyword fields).
+
         `POST /v1/workflow-registry` · also `fabric.upsert_workflow_registry_entry(...)`
 
         Args:
             body: more body fields
+
+        Returns:
+            The stored entry.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.UPSERT_WORKFLOW_REGISTRY_ENTRY,
@@ -920,6 +1377,14 @@ class WorkflowsRegistryNamespace(SyncNamespace):
 
         Args:
             name: Hierarchical name, slashes unescaped (research/trends).
+
+        Returns:
+            The entry.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.GET_WORKFLOW_REGISTRY_ENTRY,
@@ -935,6 +1400,11 @@ class WorkflowsRegistryNamespace(SyncNamespace):
 
         Args:
             name: Hierarchical name, slashes unescaped (research/trends).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.DELETE_WORKFLOW_REGISTRY_ENTRY,
@@ -948,6 +1418,14 @@ class WorkflowsRegistryNamespace(SyncNamespace):
 
         Args:
             name: Hierarchical name, slashes unescaped (research/trends).
+
+        Returns:
+            The schemas.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.GET_WORKFLOW_SCHEMAS, {"name": name, "organization_id": organization_id}
@@ -961,6 +1439,14 @@ class NodesNamespace(SyncNamespace):
         """List the node type catalogue.
 
         `GET /v1/nodes` · also `fabric.list_nodes(...)`
+
+        Returns:
+            The node types.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_NODES, {})
 
@@ -968,6 +1454,14 @@ class NodesNamespace(SyncNamespace):
         """Get one node type from the catalogue.
 
         `GET /v1/nodes/{node_id}` · also `fabric.get_node(...)`
+
+        Returns:
+            The node type.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_NODE, {"node_id": node_id})
 
@@ -979,6 +1473,14 @@ class SchedulesNamespace(SyncNamespace):
         """List the schedules of a workflow definition.
 
         `GET /v1/workflow-definitions/{workflow_definition_id}/schedules` · also `fabric.list_schedules(...)`
+
+        Returns:
+            The schedules.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_SCHEDULES, {"workflow_definition_id": workflow_definition_id})
 
@@ -1000,6 +1502,14 @@ class SchedulesNamespace(SyncNamespace):
             cron_expression: Five-field cron, e.g. "0 9 * * 1-5".
             timezone: IANA time zone name.
             concurrency_policy: While a run of this schedule is active: start another (allow), skip the firing (forbid; a manual trigger is 409), or cancel the active run first (replace).
+
+        Returns:
+            The schedule.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_SCHEDULE,
@@ -1017,6 +1527,14 @@ class SchedulesNamespace(SyncNamespace):
         """Get a schedule.
 
         `GET /v1/schedules/{schedule_id}` · also `fabric.get_schedule(...)`
+
+        Returns:
+            The schedule.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_SCHEDULE, {"schedule_id": schedule_id})
 
@@ -1034,6 +1552,14 @@ class SchedulesNamespace(SyncNamespace):
         """Update some fields of a schedule.
 
         `PATCH /v1/schedules/{schedule_id}` · also `fabric.update_schedule(...)`
+
+        Returns:
+            The updated schedule.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.UPDATE_SCHEDULE,
@@ -1052,6 +1578,11 @@ class SchedulesNamespace(SyncNamespace):
         """Delete a schedule.
 
         `DELETE /v1/schedules/{schedule_id}` · also `fabric.delete_schedule(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.DELETE_SCHEDULE, {"schedule_id": schedule_id})
 
@@ -1059,6 +1590,14 @@ class SchedulesNamespace(SyncNamespace):
         """Trigger a schedule now (manual run).
 
         `POST /v1/schedules/{schedule_id}/trigger` · also `fabric.trigger_schedule(...)`
+
+        Returns:
+            The run that was started.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.TRIGGER_SCHEDULE, {"schedule_id": schedule_id}, idempotency_key=idempotency_key
@@ -1068,6 +1607,14 @@ class SchedulesNamespace(SyncNamespace):
         """List the runs a schedule has triggered.
 
         `GET /v1/schedules/{schedule_id}/history` · also `fabric.schedule_history(...)`
+
+        Returns:
+            The trigger history.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.SCHEDULE_HISTORY, {"schedule_id": schedule_id})
 
@@ -1079,6 +1626,14 @@ class ProvidersNamespace(SyncNamespace):
         """List the model providers, their modalities and models.
 
         `GET /v1/providers` · also `fabric.providers.list(...)`
+
+        Returns:
+            The providers.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_PROVIDERS, {})
 
@@ -1086,6 +1641,14 @@ class ProvidersNamespace(SyncNamespace):
         """List the model providers, their modalities and models.
 
         `GET /v1/providers` · also `fabric.providers(...)`
+
+        Returns:
+            The providers.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_PROVIDERS, {})
 
@@ -1101,6 +1664,14 @@ class ProvidersNamespace(SyncNamespace):
         """Execute a provider call directly.
 
         `POST /v1/providers/execute` · also `fabric.execute_provider(...)`
+
+        Returns:
+            The provider's output and usage.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.EXECUTE_PROVIDER,
@@ -1119,6 +1690,14 @@ class ProvidersNamespace(SyncNamespace):
         """Estimate the cost of a provider call.
 
         `POST /v1/providers/estimate` · also `fabric.estimate_cost(...)`
+
+        Returns:
+            The estimate.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ESTIMATE_COST,
@@ -1134,17 +1713,35 @@ class OrganizationsNamespace(SyncNamespace):
         """List the organizations the caller belongs to.
 
         `GET /v1/organizations` · also `fabric.list_organizations(...)`
+
+        Returns:
+            The organizations.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_ORGANIZATIONS, {})
 
     def create(self, slug: str, name: str, *, idempotency_key: Optional[str] = None) -> types.Organization:
         """Create an organization; the caller becomes its owner.
 
+        A slug that is already taken is 409 `conflict`.
+
         `POST /v1/organizations` · also `fabric.create_organization(...)`
 
         Args:
             slug: URL-safe unique handle, e.g. acme.
             name: Display name.
+
+        Returns:
+            The new organization.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_ORGANIZATION, {"slug": slug, "name": name}, idempotency_key=idempotency_key
@@ -1157,6 +1754,14 @@ class OrganizationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The organization.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_ORGANIZATION, {"org_id": org_id})
 
@@ -1170,10 +1775,20 @@ class OrganizationsNamespace(SyncNamespace):
     ) -> types.Organization:
         """Update an organization's slug or name.
 
+        Only the given fields change. A slug that is already taken is 409 `conflict`.
+
         `PATCH /v1/organizations/{org_id}` · also `fabric.update_organization(...)`
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The updated organization.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.UPDATE_ORGANIZATION,
@@ -1188,6 +1803,14 @@ class OrganizationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The archived organization (`archived: true`).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ARCHIVE_ORGANIZATION, {"org_id": org_id}, idempotency_key=idempotency_key
@@ -1198,10 +1821,20 @@ class OrganizationsNamespace(SyncNamespace):
     ) -> types.OrgDeletionRequest:
         """Request the deletion of an organization.
 
+        The organization is deleted after a grace period; owners only.
+
         `POST /v1/organizations/{org_id}/request-deletion` · also `fabric.request_org_deletion(...)`
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The recorded deletion request.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.REQUEST_ORG_DELETION, {"org_id": org_id}, idempotency_key=idempotency_key
@@ -1214,6 +1847,14 @@ class OrganizationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The export (never contains secret values).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.EXPORT_ORGANIZATION, {"org_id": org_id})
 
@@ -1224,6 +1865,14 @@ class OrganizationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The memberships.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_ORG_MEMBERS, {"org_id": org_id})
 
@@ -1234,6 +1883,14 @@ class OrganizationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The teams.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_ORG_TEAMS, {"org_id": org_id})
 
@@ -1244,6 +1901,14 @@ class OrganizationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The grants.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_ORG_PERMISSIONS, {"org_id": org_id})
 
@@ -1254,6 +1919,14 @@ class OrganizationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The settings.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_ORG_SETTINGS, {"org_id": org_id})
 
@@ -1269,10 +1942,20 @@ class OrganizationsNamespace(SyncNamespace):
     ) -> types.OrgSettings:
         """Update an organization's settings.
 
+        Only the given settings change; settings not listed here are accepted as well.
+
         `PATCH /v1/organizations/{org_id}/settings` · also `fabric.update_org_settings(...)`
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The updated settings.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.UPDATE_ORG_SETTINGS,
@@ -1293,6 +1976,14 @@ class OrganizationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The budget.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_ORG_BUDGET, {"org_id": org_id})
 
@@ -1301,11 +1992,23 @@ class OrganizationsNamespace(SyncNamespace):
     ) -> types.Budget:
         """Set an organization's monthly spending limit.
 
+        `monthly_limit_usd: null` removes the limit. While `current_spend_usd` has reached
+        the limit, spending calls of the organization (jobs, workflow runs, provider
+        execution) are refused with 403 and error code `budget_exceeded`.
+
         `PUT /v1/organizations/{org_id}/budget` · also `fabric.set_org_budget(...)`
 
         Args:
             org_id: The organization id.
             monthly_limit_usd: Limit in USD per calendar month; null for no limit.
+
+        Returns:
+            The budget.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.SET_ORG_BUDGET,
@@ -1318,10 +2021,21 @@ class OrganizationsNamespace(SyncNamespace):
     ) -> types.WebhookSecret:
         """Rotate the organization's webhook signing secret.
 
+        The new secret is returned only in this response; the old one stops signing
+        deliveries.
+
         `POST /v1/organizations/{org_id}/webhook-secret/rotate` · also `fabric.rotate_webhook_secret(...)`
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The new secret.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ROTATE_WEBHOOK_SECRET, {"org_id": org_id}, idempotency_key=idempotency_key
@@ -1334,6 +2048,14 @@ class OrganizationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id; defaults to the client's organization_id.
+
+        Returns:
+            The secrets, without values.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_SECRETS, {"org_id": org_id})
 
@@ -1342,12 +2064,19 @@ class OrganizationsNamespace(SyncNamespace):
     ) -> None:
         """Create or replace an organization secret.
 
+        The value is write-only: no response ever returns it.
+
         `POST /v1/organizations/{org_id}/secrets` · also `fabric.set_secret(...)`
 
         Args:
             name: Secret name, e.g. OPENAI_API_KEY.
             value: The secret value (write-only).
             org_id: The organization id; defaults to the client's organization_id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_SECRET,
@@ -1363,6 +2092,11 @@ class OrganizationsNamespace(SyncNamespace):
         Args:
             name: The secret name, e.g. OPENAI_API_KEY.
             org_id: The organization id; defaults to the client's organization_id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.DELETE_SECRET, {"org_id": org_id, "name": name})
 
@@ -1373,6 +2107,14 @@ class OrganizationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The usage totals.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_ORG_USAGE, {"org_id": org_id})
 
@@ -1387,6 +2129,14 @@ class OrganizationsNamespace(SyncNamespace):
             org_id: The organization id.
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of usage records, newest first.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.GET_ORG_USAGE_RECORDS, {"org_id": org_id, "limit": limit, "cursor": cursor}
@@ -1403,6 +2153,14 @@ class OrganizationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            One entry per day.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_ORG_USAGE_DAILY, {"org_id": org_id})
 
@@ -1413,6 +2171,14 @@ class OrganizationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The spending.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_SPENDING, {"org_id": org_id})
 
@@ -1427,6 +2193,14 @@ class OrganizationsNamespace(SyncNamespace):
             org_id: The organization id.
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of audit log entries, newest first.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.GET_ORG_AUDIT_LOGS, {"org_id": org_id, "limit": limit, "cursor": cursor}
@@ -1447,6 +2221,14 @@ class OrganizationsNamespace(SyncNamespace):
             org_id: The organization id.
             limit: Page size (1-100).
             offset: Number of items to skip.
+
+        Returns:
+            The assets (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_ORG_ASSETS, {"org_id": org_id, "limit": limit, "offset": offset})
 
@@ -1472,6 +2254,14 @@ class OrganizationsNamespace(SyncNamespace):
             file: raw bytes
             filename: The file name to record.
             content_type: The media type of the uploaded bytes (python `content_type`).
+
+        Returns:
+            The stored asset.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_ORG_ASSET,
@@ -1487,6 +2277,14 @@ class OrganizationsNamespace(SyncNamespace):
         Args:
             org_id: The organization id.
             asset_id: The asset id.
+
+        Returns:
+            The asset.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_ORG_ASSET, {"org_id": org_id, "asset_id": asset_id})
 
@@ -1498,6 +2296,11 @@ class OrganizationsNamespace(SyncNamespace):
         Args:
             org_id: The organization id.
             asset_id: The asset id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.DELETE_ORG_ASSET, {"org_id": org_id, "asset_id": asset_id})
 
@@ -1513,6 +2316,14 @@ class AuditLogsNamespace(SyncNamespace):
         Args:
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of audit log entries, newest first.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_AUDIT_LOGS, {"limit": limit, "cursor": cursor})
 
@@ -1529,7 +2340,17 @@ class TeamsNamespace(SyncNamespace):
     ) -> types.Team:
         """Create a team in an organization.
 
+        A slug already used in the organization is 409 `conflict`.
+
         `POST /v1/teams` · also `fabric.create_team(...)`
+
+        Returns:
+            The new team.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_TEAM,
@@ -1544,6 +2365,14 @@ class TeamsNamespace(SyncNamespace):
 
         Args:
             team_id: The team id.
+
+        Returns:
+            The team.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_TEAM, {"team_id": team_id})
 
@@ -1562,10 +2391,21 @@ class InvitationsNamespace(SyncNamespace):
     ) -> types.Invitation:
         """Invite someone to an organization by email.
 
+        The emailed link carries a one-time token (see acceptInvitationLink); the token is
+        never returned here.
+
         `POST /v1/invitations` · also `fabric.create_invitation(...)`
 
         Args:
             team_id: Also add the invitee to this team.
+
+        Returns:
+            The pending invitation.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_INVITATION,
@@ -1580,17 +2420,36 @@ class InvitationsNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The invitations.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_INVITATIONS, {"org_id": org_id})
 
     def accept_link(self, invitation_id: str, token: str) -> types.Membership:
         """Accept an invitation through the emailed link.
 
+        The link form of acceptInvitation (`GET /v1/invitations/{id}/accept?token=…`); same
+        rules and result.
+
         `GET /v1/invitations/{invitation_id}/accept`
 
         Args:
             invitation_id: The invitation id.
             token: The one-time token from the emailed link.
+
+        Returns:
+            The caller's new membership.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ACCEPT_INVITATION_LINK, {"invitation_id": invitation_id, "token": token}
@@ -1601,11 +2460,22 @@ class InvitationsNamespace(SyncNamespace):
     ) -> types.Membership:
         """Accept an invitation as the caller.
 
+        A revoked, expired or already accepted invitation is 409 `conflict`; a wrong token
+        is 403.
+
         `POST /v1/invitations/{invitation_id}/accept` · also `fabric.accept_invitation(...)`
 
         Args:
             invitation_id: The invitation id.
             token: The one-time token from the emailed link.
+
+        Returns:
+            The caller's new membership.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ACCEPT_INVITATION,
@@ -1620,6 +2490,14 @@ class InvitationsNamespace(SyncNamespace):
 
         Args:
             invitation_id: The invitation id.
+
+        Returns:
+            The invitation (`status: revoked`).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.REVOKE_INVITATION, {"invitation_id": invitation_id}, idempotency_key=idempotency_key
@@ -1632,7 +2510,17 @@ class MeNamespace(SyncNamespace):
     def get(self) -> types.Me:
         """Describe the calling principal.
 
+        Without credentials the answer is `authenticated: false` with null identity fields.
+
         `GET /v1/me` · also `fabric.get_me(...)`
+
+        Returns:
+            The caller.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_ME, {})
 
@@ -1640,6 +2528,14 @@ class MeNamespace(SyncNamespace):
         """List the caller's organizations and roles.
 
         `GET /v1/me/organizations` · also `fabric.get_my_organizations(...)`
+
+        Returns:
+            The organizations.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_MY_ORGANIZATIONS, {})
 
@@ -1647,6 +2543,14 @@ class MeNamespace(SyncNamespace):
         """List the caller's teams and roles.
 
         `GET /v1/me/teams` · also `fabric.get_my_teams(...)`
+
+        Returns:
+            The teams.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_MY_TEAMS, {})
 
@@ -1654,6 +2558,14 @@ class MeNamespace(SyncNamespace):
         """List the caller's effective permissions.
 
         `GET /v1/me/permissions` · also `fabric.get_my_permissions(...)`
+
+        Returns:
+            The permissions.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_MY_PERMISSIONS, {})
 
@@ -1661,6 +2573,14 @@ class MeNamespace(SyncNamespace):
         """List the social logins linked to the caller.
 
         `GET /v1/me/social-connections` · also `fabric.get_my_social_connections(...)`
+
+        Returns:
+            The connections.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_MY_SOCIAL_CONNECTIONS, {})
 
@@ -1671,6 +2591,11 @@ class MeNamespace(SyncNamespace):
 
         Args:
             provider: The provider, e.g. google or github.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.DISCONNECT_SOCIAL, {"provider": provider})
 
@@ -1683,11 +2608,22 @@ class PermissionsNamespace(SyncNamespace):
     ) -> types.PermissionCheckResult:
         """Check whether the caller may perform an action.
 
+        Actions are dotted (`workflow.run`, `job.create`, `org.admin`); resources are
+        `<type>:<id>` or `<type>:all`.
+
         `POST /v1/authz/check` · also `fabric.check_permission(...)`
 
         Args:
             action: Dotted action, e.g. workflow.edit.
             resource: Resource, e.g. workflow:<id> or workflow:all.
+
+        Returns:
+            The decision.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CHECK_PERMISSION, {"action": action, "resource": resource}, idempotency_key=idempotency_key
@@ -1699,6 +2635,14 @@ class PermissionsNamespace(SyncNamespace):
         """Check several actions at once.
 
         `POST /v1/authz/check-batch` · also `fabric.check_permissions(...)`
+
+        Returns:
+            One decision per check, in order.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.CHECK_PERMISSIONS, {"checks": checks}, idempotency_key=idempotency_key)
 
@@ -1712,6 +2656,14 @@ class PermissionsNamespace(SyncNamespace):
         Args:
             organization_id: The organization; defaults to the client's organization_id.
             principal_id: Only the grants of this principal.
+
+        Returns:
+            The grants.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.LIST_PERMISSIONS, {"organization_id": organization_id, "principal_id": principal_id}
@@ -1730,6 +2682,14 @@ class PermissionsNamespace(SyncNamespace):
         """Grant a permission to a principal.
 
         `POST /v1/permissions` · also `fabric.grant_permission(...)`
+
+        Returns:
+            The grant.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.GRANT_PERMISSION,
@@ -1750,6 +2710,11 @@ class PermissionsNamespace(SyncNamespace):
 
         Args:
             permission_id: The grant id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.REVOKE_PERMISSION, {"permission_id": permission_id})
 
@@ -1763,6 +2728,14 @@ class PermissionsNamespace(SyncNamespace):
         Args:
             organization_id: The organization; defaults to the client's organization_id.
             principal_id: The principal; defaults to the caller.
+
+        Returns:
+            The effective role.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.RESOLVE_ORG_ROLE, {"organization_id": organization_id, "principal_id": principal_id}
@@ -1778,6 +2751,14 @@ class PermissionsNamespace(SyncNamespace):
         Args:
             workspace_id: The workspace (team) id.
             principal_id: The principal; defaults to the caller.
+
+        Returns:
+            The effective role.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.RESOLVE_WORKSPACE_ROLE, {"workspace_id": workspace_id, "principal_id": principal_id}
@@ -1791,6 +2772,14 @@ class ApiKeysNamespace(SyncNamespace):
         """List the caller's API keys.
 
         `GET /v1/api-keys` · also `fabric.list_api_keys(...)`
+
+        Returns:
+            The keys (never the key value).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_API_KEYS, {})
 
@@ -1804,10 +2793,20 @@ class ApiKeysNamespace(SyncNamespace):
     ) -> types.ApiKeyCreated:
         """Create an API key.
 
+        The full `key` is returned only in this response.
+
         `POST /v1/api-keys` · also `fabric.create_api_key(...)`
 
         Args:
             scopes: Allowed actions, e.g. workflow.run; all of the creator's when omitted.
+
+        Returns:
+            The key, including its secret value (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_API_KEY,
@@ -1822,26 +2821,51 @@ class ApiKeysNamespace(SyncNamespace):
 
         Args:
             api_key_id: The API key id.
+
+        Returns:
+            The key (never the key value).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_API_KEY, {"api_key_id": api_key_id})
 
     def delete(self, api_key_id: str) -> None:
         """Delete an API key.
 
+        Requests with the key get 401 afterwards.
+
         `DELETE /v1/api-keys/{api_key_id}` · also `fabric.delete_api_key(...)`
 
         Args:
             api_key_id: The API key id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.DELETE_API_KEY, {"api_key_id": api_key_id})
 
     def rotate(self, api_key_id: str, *, idempotency_key: Optional[str] = None) -> types.ApiKeyCreated:
         """Rotate an API key.
 
+        Returns a new key (shown once); the old key stops working.
+
         `POST /v1/api-keys/{api_key_id}/rotate` · also `fabric.rotate_api_key(...)`
 
         Args:
             api_key_id: The API key id.
+
+        Returns:
+            The new key.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ROTATE_API_KEY, {"api_key_id": api_key_id}, idempotency_key=idempotency_key
@@ -1850,10 +2874,17 @@ class ApiKeysNamespace(SyncNamespace):
     def disable(self, api_key_id: str, *, idempotency_key: Optional[str] = None) -> None:
         """Disable an API key.
 
+        Requests with the key get 401 afterwards.
+
         `POST /v1/api-keys/{api_key_id}/disable` · also `fabric.disable_api_key(...)`
 
         Args:
             api_key_id: The API key id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.DISABLE_API_KEY, {"api_key_id": api_key_id}, idempotency_key=idempotency_key
@@ -1870,6 +2901,14 @@ class ServiceAccountsNamespace(SyncNamespace):
 
         Args:
             organization_id: The organization; defaults to the client's organization_id.
+
+        Returns:
+            The service accounts.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_SERVICE_ACCOUNTS, {"organization_id": organization_id})
 
@@ -1885,6 +2924,14 @@ class ServiceAccountsNamespace(SyncNamespace):
         """Create a service account.
 
         `POST /v1/service-accounts`
+
+        Returns:
+            The service account.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_SERVICE_ACCOUNT,
@@ -1899,6 +2946,14 @@ class ServiceAccountsNamespace(SyncNamespace):
 
         Args:
             service_account_id: The service account id.
+
+        Returns:
+            The service account.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_SERVICE_ACCOUNT, {"service_account_id": service_account_id})
 
@@ -1911,6 +2966,14 @@ class ServiceAccountsNamespace(SyncNamespace):
 
         Args:
             service_account_id: The service account id.
+
+        Returns:
+            The service account (`active: false`).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.DISABLE_SERVICE_ACCOUNT,
@@ -1927,6 +2990,14 @@ class ServiceAccountsNamespace(SyncNamespace):
 
         Args:
             service_account_id: The service account id.
+
+        Returns:
+            The service account (`active: true`).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ENABLE_SERVICE_ACCOUNT,
@@ -1941,6 +3012,14 @@ class ServiceAccountsNamespace(SyncNamespace):
 
         Args:
             service_account_id: The service account id.
+
+        Returns:
+            The keys (never the key value).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.LIST_SERVICE_ACCOUNT_API_KEYS, {"service_account_id": service_account_id}
@@ -1956,10 +3035,20 @@ class ServiceAccountsNamespace(SyncNamespace):
     ) -> types.ApiKeyCreated:
         """Create an API key for a service account.
 
+        The full `key` is returned only in this response.
+
         `POST /v1/service-accounts/{service_account_id}/api-keys`
 
         Args:
             service_account_id: The service account id.
+
+        Returns:
+            The key, including its secret value (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_SERVICE_ACCOUNT_API_KEY,
@@ -1970,11 +3059,18 @@ class ServiceAccountsNamespace(SyncNamespace):
     def revoke_api_key(self, service_account_id: str, key_id: str) -> None:
         """Revoke a service account's API key.
 
+        Requests with the key get 401 afterwards.
+
         `DELETE /v1/service-accounts/{service_account_id}/api-keys/{key_id}`
 
         Args:
             service_account_id: The service account id.
             key_id: The API key id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.REVOKE_SERVICE_ACCOUNT_API_KEY, {"service_account_id": service_account_id, "key_id": key_id}
@@ -1985,11 +3081,21 @@ class ServiceAccountsNamespace(SyncNamespace):
     ) -> types.ApiKeyCreated:
         """Rotate a service account's API key.
 
+        Returns a new key (shown once); the old key stops working.
+
         `POST /v1/service-accounts/{service_account_id}/api-keys/{key_id}/rotate`
 
         Args:
             service_account_id: The service account id.
             key_id: The API key id.
+
+        Returns:
+            The new key.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ROTATE_SERVICE_ACCOUNT_API_KEY,
@@ -2008,6 +3114,14 @@ class WebhooksNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The webhooks.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_WEBHOOKS, {"org_id": org_id})
 
@@ -2023,6 +3137,9 @@ class WebhooksNamespace(SyncNamespace):
     ) -> types.WebhookCreated:
         """Register a webhook for an organization.
 
+        Deliveries are signed with `X-Fabric-Signature: sha256=<hex HMAC-SHA256 of the raw
+        body>`. The secret (given or generated) is returned only in this response.
+
         `POST /v1/organizations/{org_id}/webhooks` · also `fabric.create_webhook(...)`
 
         Args:
@@ -2031,6 +3148,14 @@ class WebhooksNamespace(SyncNamespace):
             events: Event kinds to deliver, e.g. workflow.run.completed.
             secret: Signing secret; generated when omitted.
             resource_filter: Deliver only events about matching resources.
+
+        Returns:
+            The webhook, with its secret (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_WEBHOOK,
@@ -2056,6 +3181,8 @@ class WebhooksNamespace(SyncNamespace):
     ) -> types.WebhookCreated:
         """Register a webhook, naming the organization in the body.
 
+        Same as createWebhook; the organization comes from the body instead of the path.
+
         `POST /v1/webhooks`
 
         Args:
@@ -2063,6 +3190,14 @@ class WebhooksNamespace(SyncNamespace):
             events: Event kinds to deliver, e.g. workflow.run.completed.
             secret: Signing secret; generated when omitted.
             resource_filter: Deliver only events about matching resources.
+
+        Returns:
+            The webhook, with its secret (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_WEBHOOK_GLOBAL,
@@ -2083,6 +3218,14 @@ class WebhooksNamespace(SyncNamespace):
 
         Args:
             webhook_id: The webhook id.
+
+        Returns:
+            The webhook.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_WEBHOOK, {"webhook_id": webhook_id})
 
@@ -2099,10 +3242,20 @@ class WebhooksNamespace(SyncNamespace):
     ) -> types.Webhook:
         """Update a webhook.
 
+        Only the given fields change.
+
         `PATCH /v1/webhooks/{webhook_id}` · also `fabric.update_webhook(...)`
 
         Args:
             webhook_id: The webhook id.
+
+        Returns:
+            The updated webhook.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.UPDATE_WEBHOOK,
@@ -2124,6 +3277,11 @@ class WebhooksNamespace(SyncNamespace):
 
         Args:
             webhook_id: The webhook id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.DELETE_WEBHOOK, {"webhook_id": webhook_id})
 
@@ -2138,6 +3296,14 @@ class WebhooksNamespace(SyncNamespace):
             webhook_id: The webhook id.
             limit: Page size (1-100).
             offset: Number of items to skip.
+
+        Returns:
+            The deliveries, newest first (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.LIST_WEBHOOK_DELIVERIES, {"webhook_id": webhook_id, "limit": limit, "offset": offset}
@@ -2169,6 +3335,14 @@ class GalleriesNamespace(SyncNamespace):
             organization_id: The organization; defaults to the client's organization_id.
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of galleries.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.LIST_GALLERIES,
@@ -2199,6 +3373,14 @@ class GalleriesNamespace(SyncNamespace):
 
         Args:
             kind: portrait, product, style, …
+
+        Returns:
+            The gallery.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_GALLERY,
@@ -2219,6 +3401,14 @@ class GalleriesNamespace(SyncNamespace):
 
         Args:
             gallery_id: The gallery id.
+
+        Returns:
+            The gallery.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_GALLERY, {"gallery_id": gallery_id})
 
@@ -2229,6 +3419,14 @@ class GalleriesNamespace(SyncNamespace):
 
         Args:
             gallery_id: The gallery id.
+
+        Returns:
+            The deleted gallery.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.DELETE_GALLERY, {"gallery_id": gallery_id})
 
@@ -2249,6 +3447,14 @@ class GalleriesNamespace(SyncNamespace):
             tags: Only items having all these tags (sent comma-joined, tags=a,b).
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of gallery items.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.LIST_GALLERY_ITEMS,
@@ -2275,10 +3481,20 @@ class GalleriesNamespace(SyncNamespace):
     ) -> types.GalleryItem:
         """Add an item (an asset or a URL) to a gallery.
 
+        Give `asset_id` or `url`.
+
         `POST /v1/galleries/{gallery_id}/items` · also `fabric.add_gallery_item(...)`
 
         Args:
             gallery_id: The gallery id.
+
+        Returns:
+            The item.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ADD_GALLERY_ITEM,
@@ -2293,6 +3509,14 @@ class GalleriesNamespace(SyncNamespace):
 
         Args:
             item_id: The gallery item id.
+
+        Returns:
+            The removed item.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.REMOVE_GALLERY_ITEM, {"item_id": item_id})
 
@@ -2315,6 +3539,14 @@ class AssetsNamespace(SyncNamespace):
             limit: Page size (1-100).
             offset: Number of items to skip.
             organization_id: The organization; defaults to the client's organization_id.
+
+        Returns:
+            The assets (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.LIST_ASSETS, {"limit": limit, "offset": offset, "organization_id": organization_id}
@@ -2344,6 +3576,14 @@ class AssetsNamespace(SyncNamespace):
             filename: The file name to record.
             content_type: The media type of the uploaded bytes (python `content_type`).
             organization_id: The organization; defaults to the client's organization_id.
+
+        Returns:
+            The stored asset.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.UPLOAD_ASSET,
@@ -2361,11 +3601,21 @@ class AssetsNamespace(SyncNamespace):
     ) -> types.SignedUrl:
         """Create a temporary download URL for an asset.
 
+        The URL needs no credentials and answers 403 once expired.
+
         `POST /v1/assets/{asset_id}/signed-url` · also `fabric.asset_signed_url(...)`
 
         Args:
             asset_id: The asset id.
             ttl_seconds: Lifetime of the URL in seconds.
+
+        Returns:
+            The URL and its expiry.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_ASSET_SIGNED_URL,
@@ -2387,7 +3637,17 @@ class AdminNamespace(SyncNamespace):
     ) -> types.AdminUser:
         """Create the first platform administrator.
 
+        Only allowed while no administrator exists; afterwards 409 `conflict`.
+
         `POST /v1/admin/bootstrap`
+
+        Returns:
+            The administrator.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ADMIN_BOOTSTRAP,
@@ -2403,6 +3663,14 @@ class AdminNamespace(SyncNamespace):
         Args:
             limit: Page size (1-100).
             offset: Number of items to skip.
+
+        Returns:
+            The users (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.ADMIN_LIST_USERS, {"limit": limit, "offset": offset})
 
@@ -2417,6 +3685,14 @@ class AdminNamespace(SyncNamespace):
 
         Args:
             user_id: The user id.
+
+        Returns:
+            The user.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.ADMIN_GET_USER, {"user_id": user_id})
 
@@ -2427,6 +3703,11 @@ class AdminNamespace(SyncNamespace):
 
         Args:
             user_id: The user id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.ADMIN_DELETE_USER, {"user_id": user_id})
 
@@ -2437,6 +3718,14 @@ class AdminNamespace(SyncNamespace):
 
         Args:
             user_id: The user id.
+
+        Returns:
+            The user (`locked: false`).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ADMIN_UNLOCK_USER, {"user_id": user_id}, idempotency_key=idempotency_key
@@ -2449,6 +3738,14 @@ class AdminNamespace(SyncNamespace):
 
         Args:
             user_id: The user id.
+
+        Returns:
+            The user (`email_verified: true`).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ADMIN_VERIFY_USER, {"user_id": user_id}, idempotency_key=idempotency_key
@@ -2461,6 +3758,11 @@ class AdminNamespace(SyncNamespace):
 
         Args:
             user_id: The user id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ADMIN_FORCE_LOGOUT_USER, {"user_id": user_id}, idempotency_key=idempotency_key
@@ -2470,6 +3772,14 @@ class AdminNamespace(SyncNamespace):
         """List per-organization concurrency limits.
 
         `GET /v1/admin/concurrency-limits`
+
+        Returns:
+            The limits.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.ADMIN_LIST_CONCURRENCY_LIMITS, {})
 
@@ -2483,7 +3793,17 @@ class AdminNamespace(SyncNamespace):
     ) -> types.ConcurrencyLimit:
         """Set an organization's concurrency limits.
 
+        A null limit removes it.
+
         `PUT /v1/admin/concurrency-limits`
+
+        Returns:
+            The limit.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.ADMIN_SET_CONCURRENCY_LIMIT,
@@ -2506,6 +3826,14 @@ class AppsNamespace(SyncNamespace):
 
         Args:
             organization_id: The organization; defaults to the client's organization_id.
+
+        Returns:
+            The apps (never the client secret).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_APPS, {"organization_id": organization_id})
 
@@ -2521,7 +3849,17 @@ class AppsNamespace(SyncNamespace):
     ) -> types.AppCreated:
         """Register an app.
 
+        The `client_secret` is returned only in this response (and on rotation).
+
         `POST /v1/apps`
+
+        Returns:
+            The app, with its client secret (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_APP,
@@ -2542,6 +3880,14 @@ class AppsNamespace(SyncNamespace):
 
         Args:
             app_id: The app id.
+
+        Returns:
+            The app.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_APP, {"app_id": app_id})
 
@@ -2558,10 +3904,20 @@ class AppsNamespace(SyncNamespace):
     ) -> types.App:
         """Update an app.
 
+        Only the given fields change.
+
         `PATCH /v1/apps/{app_id}`
 
         Args:
             app_id: The app id.
+
+        Returns:
+            The updated app.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.UPDATE_APP,
@@ -2579,10 +3935,20 @@ class AppsNamespace(SyncNamespace):
     def rotate_secret(self, app_id: str, *, idempotency_key: Optional[str] = None) -> types.AppCreated:
         """Rotate an app's client secret.
 
+        The new secret is returned only in this response; the old one stops working.
+
         `POST /v1/apps/{app_id}/rotate-secret`
 
         Args:
             app_id: The app id.
+
+        Returns:
+            The app, with its new client secret (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.ROTATE_APP_SECRET, {"app_id": app_id}, idempotency_key=idempotency_key)
 
@@ -2593,6 +3959,14 @@ class AppsNamespace(SyncNamespace):
 
         Args:
             app_id: The app id.
+
+        Returns:
+            The usage.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_APP_USAGE, {"app_id": app_id})
 
@@ -2607,6 +3981,14 @@ class SinksNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The sinks.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_SINKS, {"org_id": org_id})
 
@@ -2622,12 +4004,23 @@ class SinksNamespace(SyncNamespace):
     ) -> types.Sink:
         """Create an HTTP sink that starts a workflow.
 
+        POSTing JSON to `/v1/sinks/trigger/{org_id}/{path}` then submits `workflow_name`
+        with that JSON as input.
+
         `POST /v1/organizations/{org_id}/sinks`
 
         Args:
             org_id: The organization id.
             path: The trigger path segment
             workflow_name: The workflow to submit, e.g. research/trends.
+
+        Returns:
+            The sink.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.CREATE_SINK,
@@ -2648,6 +4041,14 @@ class SinksNamespace(SyncNamespace):
 
         Args:
             sink_id: The sink id.
+
+        Returns:
+            The sink.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.GET_SINK, {"sink_id": sink_id})
 
@@ -2658,6 +4059,11 @@ class SinksNamespace(SyncNamespace):
 
         Args:
             sink_id: The sink id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.DELETE_SINK, {"sink_id": sink_id})
 
@@ -2671,12 +4077,22 @@ class SinksNamespace(SyncNamespace):
     ) -> types.Run:
         """Trigger a sink over HTTP.
 
+        The JSON body becomes the input of the sink's workflow run.
+
         `POST /v1/sinks/trigger/{org_id}/{path}`
 
         Args:
             org_id: The organization id.
             path: The sink's trigger path.
             payload: the JSON body
+
+        Returns:
+            The submitted run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
             _ops.TRIGGER_SINK,
@@ -2692,6 +4108,14 @@ class PackagesNamespace(SyncNamespace):
         """List the available workflow packages.
 
         `GET /v1/packages`
+
+        Returns:
+            The packages.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(_ops.LIST_PACKAGES, {})
 
@@ -2818,6 +4242,14 @@ class SyncMethods:
         """Check that the control plane is up.
 
         `GET /v1/health` · also `fabric.system.health(...)`
+
+        Returns:
+            The service health.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.HEALTH_CHECK, {})
 
@@ -2825,6 +4257,14 @@ class SyncMethods:
         """Get the status of the control plane and its components.
 
         `GET /v1/system/status` · also `fabric.system.status(...)`
+
+        Returns:
+            The system status.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.SYSTEM_STATUS, {})
 
@@ -2832,6 +4272,14 @@ class SyncMethods:
         """Get the server version and enabled features.
 
         `GET /v1/system/info` · also `fabric.system.info(...)`
+
+        Returns:
+            The system information.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.SYSTEM_INFO, {})
 
@@ -2839,6 +4287,14 @@ class SyncMethods:
         """Create an account with email and password and sign in.
 
         `POST /v1/auth/signup` · also `fabric.auth.signup(...)`
+
+        Returns:
+            The new session's tokens.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.SIGNUP, {"email": email, "password": password}, idempotency_key=idempotency_key
@@ -2848,6 +4304,14 @@ class SyncMethods:
         """Sign in with email and password.
 
         `POST /v1/auth/login` · also `fabric.auth.login(...)`
+
+        Returns:
+            The session's tokens.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LOGIN, {"email": email, "password": password}, idempotency_key=idempotency_key)
 
@@ -2855,6 +4319,11 @@ class SyncMethods:
         """Email a passwordless sign-in link.
 
         `POST /v1/auth/magic-link` · also `fabric.auth.magic_link(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.MAGIC_LINK, {"email": email}, idempotency_key=idempotency_key)
 
@@ -2874,6 +4343,14 @@ class SyncMethods:
 
         Args:
             provider: Provider name, e.g. google.
+
+        Returns:
+            The session's tokens.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.SOCIAL_LOGIN,
@@ -2891,6 +4368,14 @@ class SyncMethods:
         """Exchange a (single-use) refresh token for a new token pair.
 
         `POST /v1/auth/token/refresh` · also `fabric.auth.refresh(...)`
+
+        Returns:
+            The new token pair.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.REFRESH_TOKEN, {"refresh_token": refresh_token}, idempotency_key=idempotency_key
@@ -2903,6 +4388,11 @@ class SyncMethods:
 
         Args:
             access_token: The access token to revoke.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LOGOUT, {"access_token": access_token}, idempotency_key=idempotency_key)
 
@@ -2910,6 +4400,11 @@ class SyncMethods:
         """Sign out every session of the current user.
 
         `POST /v1/auth/logout-all` · also `fabric.auth.logout_all(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LOGOUT_ALL, {}, idempotency_key=idempotency_key)
 
@@ -2917,6 +4412,11 @@ class SyncMethods:
         """Email a password-recovery link.
 
         `POST /v1/auth/forgot-password` · also `fabric.auth.forgot_password(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.FORGOT_PASSWORD, {"email": email}, idempotency_key=idempotency_key)
 
@@ -2929,6 +4429,11 @@ class SyncMethods:
 
         Args:
             recovery_token: The recovery token from the emailed link.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.RESET_PASSWORD,
@@ -2942,6 +4447,11 @@ class SyncMethods:
         """Change the current user's password.
 
         `POST /v1/auth/change-password` · also `fabric.auth.change_password(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CHANGE_PASSWORD,
@@ -2953,6 +4463,11 @@ class SyncMethods:
         """Send the email-verification message again.
 
         `POST /v1/auth/resend-verification` · also `fabric.auth.resend_verification(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.RESEND_VERIFICATION, {"email": email}, idempotency_key=idempotency_key)
 
@@ -2960,6 +4475,11 @@ class SyncMethods:
         """Verify an email address with the token from the verification message.
 
         `POST /v1/auth/verify` · also `fabric.auth.verify(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.VERIFY_EMAIL, {"token": token}, idempotency_key=idempotency_key)
 
@@ -2967,6 +4487,14 @@ class SyncMethods:
         """Start TOTP enrollment for the current user.
 
         `POST /v1/auth/totp/enroll` · also `fabric.auth.totp_enroll(...)`
+
+        Returns:
+            The authenticator URI and recovery codes.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.TOTP_ENROLL, {}, idempotency_key=idempotency_key)
 
@@ -2974,6 +4502,14 @@ class SyncMethods:
         """Verify a TOTP code (completes enrollment on first success).
 
         `POST /v1/auth/totp/verify` · also `fabric.auth.totp_verify(...)`
+
+        Returns:
+            The verification result.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.TOTP_VERIFY, {"code": code}, idempotency_key=idempotency_key)
 
@@ -2981,6 +4517,14 @@ class SyncMethods:
         """Use a TOTP recovery code.
 
         `POST /v1/auth/totp/recovery` · also `fabric.auth.totp_recovery(...)`
+
+        Returns:
+            The recovery result.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.TOTP_RECOVERY, {"code": code}, idempotency_key=idempotency_key)
 
@@ -2988,6 +4532,11 @@ class SyncMethods:
         """Disable TOTP for the current user.
 
         `DELETE /v1/auth/totp` · also `fabric.auth.totp_disable(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.TOTP_DISABLE, {})
 
@@ -3012,6 +4561,14 @@ class SyncMethods:
             scope: Space-separated scopes to request.
             subject_token: For grant_type=token_exchange: the token to exchange.
             subject_token_type: For grant_type=token_exchange.
+
+        Returns:
+            The issued token.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.OAUTH_TOKEN,
@@ -3031,6 +4588,11 @@ class SyncMethods:
         """Revoke an OAuth access or refresh token.
 
         `POST /v1/oauth/revoke` · also `fabric.oauth.revoke(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.OAUTH_REVOKE_TOKEN, {"token": token}, idempotency_key=idempotency_key)
 
@@ -3038,6 +4600,14 @@ class SyncMethods:
         """List the OAuth clients visible to the caller.
 
         `GET /v1/oauth/clients` · also `fabric.oauth.clients.list(...)`
+
+        Returns:
+            The clients (without secrets).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_OAUTH_CLIENTS, {})
 
@@ -3053,6 +4623,14 @@ class SyncMethods:
         """Register an OAuth client (its secret is returned only here).
 
         `POST /v1/oauth/clients` · also `fabric.oauth.clients.create(...)`
+
+        Returns:
+            The new client, with `client_secret`.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CREATE_OAUTH_CLIENT,
@@ -3072,6 +4650,11 @@ class SyncMethods:
 
         Args:
             client_id: The client's `id`.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.DELETE_OAUTH_CLIENT, {"client_id": client_id})
 
@@ -3082,6 +4665,14 @@ class SyncMethods:
 
         Args:
             cursor: The `next_cursor` of the previous page.
+
+        Returns:
+            A page of jobs.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_JOBS, {"limit": limit, "cursor": cursor})
 
@@ -3100,10 +4691,21 @@ class SyncMethods:
     ) -> types.Job:
         """Create a job.
 
+        `idempotency_key` is sent both as the `Idempotency-Key` header and in the body; the
+        same key with the same body returns the first job.
+
         `POST /v1/jobs` · also `fabric.jobs.create(...)`
 
         Args:
             modality: e.g. text, image, embedding.
+
+        Returns:
+            The job.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CREATE_JOB,
@@ -3121,6 +4723,14 @@ class SyncMethods:
         """Get a job.
 
         `GET /v1/jobs/{job_id}` · also `fabric.jobs.get(...)`
+
+        Returns:
+            The job.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_JOB, {"job_id": job_id})
 
@@ -3128,16 +4738,34 @@ class SyncMethods:
         """Get the provider usage and cost of a job.
 
         `GET /v1/jobs/{job_id}/usage` · also `fabric.jobs.usage(...)`
+
+        Returns:
+            The job's usage.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_JOB_USAGE, {"job_id": job_id})
 
     def stream_job_events(self, job_id: str, *, include_internal: Optional[bool] = None) -> EventStream:
         """Stream a job's events (Server-Sent Events; ends after the terminal event).
 
+        Reconnect with `Last-Event-ID` to resume after the last event received.
+
         `GET /v1/jobs/{job_id}/events` · also `fabric.events.stream_job(...)`
 
         Args:
             include_internal: Also emit internal shim-node events.
+
+        Returns:
+            The stream of server-sent events; it reconnects with Last-Event-ID.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._stream(_ops.STREAM_JOB_EVENTS, {"job_id": job_id, "include_internal": include_internal})
 
@@ -3145,6 +4773,14 @@ class SyncMethods:
         """List the workflow definitions of an organization.
 
         `GET /v1/workflow-definitions` · also `fabric.workflows.definitions.list(...)`
+
+        Returns:
+            The definitions.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_WORKFLOWS, {"organization_id": organization_id})
 
@@ -3160,6 +4796,14 @@ class SyncMethods:
         """Create a workflow definition, or update the one with the same name in the org (version+1, same id).
 
         `POST /v1/workflow-definitions` · also `fabric.workflows.definitions.upsert(...)`
+
+        Returns:
+            The stored definition.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.UPSERT_WORKFLOW,
@@ -3172,6 +4816,14 @@ class SyncMethods:
         """Get a workflow definition.
 
         `GET /v1/workflow-definitions/{workflow_id}` · also `fabric.workflows.definitions.get(...)`
+
+        Returns:
+            The definition.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_WORKFLOW, {"workflow_id": workflow_id})
 
@@ -3179,6 +4831,14 @@ class SyncMethods:
         """Get a run (id-based API).
 
         `GET /v1/workflow-runs/{run_id}` · also `fabric.workflows.runs.get_legacy(...)`
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_RUN, {"run_id": run_id})
 
@@ -3188,6 +4848,14 @@ class SyncMethods:
         """Cancel a run.
 
         `POST /v1/workflow-runs/{run_id}/cancel` · also `fabric.workflows.runs.cancel(...)`
+
+        Returns:
+            The cancelled run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CANCEL_RUN, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -3199,6 +4867,14 @@ class SyncMethods:
         """Cancel several runs at once.
 
         `POST /v1/workflow-runs/bulk-cancel` · also `fabric.workflows.runs.bulk_cancel(...)`
+
+        Returns:
+            Which runs were cancelled and which were not.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.BULK_CANCEL_RUNS, {"run_ids": run_ids}, idempotency_key=idempotency_key)
 
@@ -3206,6 +4882,14 @@ class SyncMethods:
         """Get a run's log.
 
         `GET /v1/workflow-runs/{run_id}/log` · also `fabric.workflows.runs.log(...)`
+
+        Returns:
+            The log.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.RUN_LOG, {"run_id": run_id})
 
@@ -3213,6 +4897,14 @@ class SyncMethods:
         """List the child runs spawned by a run's subworkflow nodes.
 
         `GET /v1/workflow-runs/{run_id}/children` · also `fabric.workflows.runs.children(...)`
+
+        Returns:
+            The child runs.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_CHILDREN, {"run_id": run_id})
 
@@ -3230,6 +4922,14 @@ class SyncMethods:
 
         Args:
             data: the JSON body
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.RESUME_NODE,
@@ -3240,10 +4940,20 @@ class SyncMethods:
     def stream_run_events(self, run_id: str, *, include_internal: Optional[bool] = None) -> EventStream:
         """Stream a run's events (Server-Sent Events; ends after the terminal event).
 
+        Reconnect with `Last-Event-ID` to resume after the last event received.
+
         `GET /v1/workflow-runs/{run_id}/events` · also `fabric.events.stream_run(...)`
 
         Args:
             include_internal: Also emit internal shim-node events.
+
+        Returns:
+            The stream of server-sent events; it reconnects with Last-Event-ID.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._stream(_ops.STREAM_RUN_EVENTS, {"run_id": run_id, "include_internal": include_internal})
 
@@ -3251,6 +4961,14 @@ class SyncMethods:
         """List the node type catalogue.
 
         `GET /v1/nodes` · also `fabric.nodes.list(...)`
+
+        Returns:
+            The node types.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_NODES, {})
 
@@ -3258,6 +4976,14 @@ class SyncMethods:
         """Get one node type from the catalogue.
 
         `GET /v1/nodes/{node_id}` · also `fabric.nodes.get(...)`
+
+        Returns:
+            The node type.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_NODE, {"node_id": node_id})
 
@@ -3275,6 +5001,14 @@ class SyncMethods:
 
         Args:
             created_by: Only runs created by this principal.
+
+        Returns:
+            The runs (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.LIST_RUNS,
@@ -3319,6 +5053,14 @@ class SyncMethods:
 
         Args:
             created_by: Only runs created by this principal.
+
+        Returns:
+            The waiting runs (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.LIST_WAITING_RUNS,
@@ -3355,6 +5097,14 @@ class SyncMethods:
         """Pause a run.
 
         `POST /v1/workflows/runs/{run_id}/pause` · also `fabric.workflows.runs.pause(...)`
+
+        Returns:
+            The paused run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.PAUSE_RUN, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -3366,6 +5116,14 @@ class SyncMethods:
         """Resume a paused run.
 
         `POST /v1/workflows/runs/{run_id}/resume` · also `fabric.workflows.runs.resume(...)`
+
+        Returns:
+            The resumed run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.RESUME_RUN, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -3377,6 +5135,14 @@ class SyncMethods:
         """Recover a failed or stuck run.
 
         `POST /v1/workflows/runs/{run_id}/recover` · also `fabric.workflows.runs.recover(...)`
+
+        Returns:
+            The recovered run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.RECOVER_RUN, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -3388,6 +5154,14 @@ class SyncMethods:
         """Cancel a run of a named workflow, recording a reason.
 
         `POST /v1/workflows/runs/{run_id}/cancel` · also `fabric.workflows.runs.cancel_with_reason(...)`
+
+        Returns:
+            The cancelled run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CANCEL_RUN_WITH_REASON, {"run_id": run_id, "reason": reason}, idempotency_key=idempotency_key
@@ -3404,6 +5178,14 @@ class SyncMethods:
         """Send a named signal to a run.
 
         `POST /v1/workflows/runs/{run_id}/signal` · also `fabric.workflows.runs.signal(...)`
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.SIGNAL_RUN,
@@ -3423,6 +5205,14 @@ class SyncMethods:
         """Approve (or reject) a run waiting for approval.
 
         `POST /v1/workflows/runs/{run_id}/approve` · also `fabric.workflows.runs.approve(...)`
+
+        Returns:
+            The run.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.APPROVE_RUN,
@@ -3434,6 +5224,14 @@ class SyncMethods:
         """List a run's artifacts.
 
         `GET /v1/workflows/runs/{run_id}/artifacts` · also `fabric.workflows.runs.artifacts(...)`
+
+        Returns:
+            The artifacts.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_RUN_ARTIFACTS, {"run_id": run_id})
 
@@ -3454,6 +5252,14 @@ class SyncMethods:
         """Record an artifact produced by a run's task.
 
         `POST /v1/workflows/runs/{run_id}/artifacts` · also `fabric.workflows.runs.record_artifact(...)`
+
+        Returns:
+            The recorded artifact.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.RECORD_RUN_ARTIFACT,
@@ -3475,6 +5281,14 @@ class SyncMethods:
         """Get a run's cost, in total and per node.
 
         `GET /v1/workflows/runs/{run_id}/costs` · also `fabric.workflows.runs.costs(...)`
+
+        Returns:
+            The cost breakdown.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_COST_BREAKDOWN, {"run_id": run_id})
 
@@ -3494,6 +5308,14 @@ class SyncMethods:
         Args:
             name: The workflow name.
             cost_profile: The cost profile to estimate with; the contract does not fix its shape.
+
+        Returns:
+            The estimate.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.ESTIMATE_WORKFLOW_COST,
@@ -3515,6 +5337,14 @@ class SyncMethods:
 
         Args:
             steps: The steps, in order; the contract does not fix the shape of a step.
+
+        Returns:
+            The registry entry of the composed workflow.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.COMPOSE_WORKFLOW,
@@ -3528,6 +5358,14 @@ class SyncMethods:
         """List the named workflows available to an organization.
 
         `GET /v1/workflow-registry` · also `fabric.workflows.registry.list(...)`
+
+        Returns:
+            The registry entries.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.LIST_WORKFLOW_REGISTRY, {"organization_id": organization_id, "team_id": team_id}
@@ -3548,10 +5386,21 @@ class SyncMethods:
     ) -> types.RegistryEntry:
         """Create or update a registry entry.
 
+        `upsert_workflow_registry_entry(name, body)` sends `{name, **body}` (plus any
+        keyword fields).
+
         `POST /v1/workflow-registry` · also `fabric.workflows.registry.upsert(...)`
 
         Args:
             body: more body fields
+
+        Returns:
+            The stored entry.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.UPSERT_WORKFLOW_REGISTRY_ENTRY,
@@ -3577,6 +5426,14 @@ class SyncMethods:
 
         Args:
             name: Hierarchical name, slashes unescaped (research/trends).
+
+        Returns:
+            The entry.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.GET_WORKFLOW_REGISTRY_ENTRY,
@@ -3592,6 +5449,11 @@ class SyncMethods:
 
         Args:
             name: Hierarchical name, slashes unescaped (research/trends).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.DELETE_WORKFLOW_REGISTRY_ENTRY,
@@ -3607,6 +5469,14 @@ class SyncMethods:
 
         Args:
             name: Hierarchical name, slashes unescaped (research/trends).
+
+        Returns:
+            The schemas.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_WORKFLOW_SCHEMAS, {"name": name, "organization_id": organization_id})
 
@@ -3614,6 +5484,14 @@ class SyncMethods:
         """List the schedules of a workflow definition.
 
         `GET /v1/workflow-definitions/{workflow_definition_id}/schedules` · also `fabric.schedules.list(...)`
+
+        Returns:
+            The schedules.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_SCHEDULES, {"workflow_definition_id": workflow_definition_id})
 
@@ -3635,6 +5513,14 @@ class SyncMethods:
             cron_expression: Five-field cron, e.g. "0 9 * * 1-5".
             timezone: IANA time zone name.
             concurrency_policy: While a run of this schedule is active: start another (allow), skip the firing (forbid; a manual trigger is 409), or cancel the active run first (replace).
+
+        Returns:
+            The schedule.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CREATE_SCHEDULE,
@@ -3652,6 +5538,14 @@ class SyncMethods:
         """Get a schedule.
 
         `GET /v1/schedules/{schedule_id}` · also `fabric.schedules.get(...)`
+
+        Returns:
+            The schedule.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_SCHEDULE, {"schedule_id": schedule_id})
 
@@ -3669,6 +5563,14 @@ class SyncMethods:
         """Update some fields of a schedule.
 
         `PATCH /v1/schedules/{schedule_id}` · also `fabric.schedules.update(...)`
+
+        Returns:
+            The updated schedule.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.UPDATE_SCHEDULE,
@@ -3687,6 +5589,11 @@ class SyncMethods:
         """Delete a schedule.
 
         `DELETE /v1/schedules/{schedule_id}` · also `fabric.schedules.delete(...)`
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.DELETE_SCHEDULE, {"schedule_id": schedule_id})
 
@@ -3696,6 +5603,14 @@ class SyncMethods:
         """Trigger a schedule now (manual run).
 
         `POST /v1/schedules/{schedule_id}/trigger` · also `fabric.schedules.trigger(...)`
+
+        Returns:
+            The run that was started.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.TRIGGER_SCHEDULE, {"schedule_id": schedule_id}, idempotency_key=idempotency_key
@@ -3705,6 +5620,14 @@ class SyncMethods:
         """List the runs a schedule has triggered.
 
         `GET /v1/schedules/{schedule_id}/history` · also `fabric.schedules.history(...)`
+
+        Returns:
+            The trigger history.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.SCHEDULE_HISTORY, {"schedule_id": schedule_id})
 
@@ -3720,6 +5643,14 @@ class SyncMethods:
         """Execute a provider call directly.
 
         `POST /v1/providers/execute` · also `fabric.providers.execute(...)`
+
+        Returns:
+            The provider's output and usage.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.EXECUTE_PROVIDER,
@@ -3738,6 +5669,14 @@ class SyncMethods:
         """Estimate the cost of a provider call.
 
         `POST /v1/providers/estimate` · also `fabric.providers.estimate(...)`
+
+        Returns:
+            The estimate.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.ESTIMATE_COST,
@@ -3748,10 +5687,20 @@ class SyncMethods:
     def stream_events(self, include_internal: Optional[bool] = None) -> EventStream:
         """Stream every event the caller may see (Server-Sent Events).
 
+        Reconnect with `Last-Event-ID` to resume after the last event received.
+
         `GET /v1/events/stream` · also `fabric.events.stream(...)`
 
         Args:
             include_internal: Also emit internal shim-node events.
+
+        Returns:
+            The stream of server-sent events; it reconnects with Last-Event-ID.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._stream(_ops.STREAM_EVENTS, {"include_internal": include_internal})
 
@@ -3759,6 +5708,14 @@ class SyncMethods:
         """List the organizations the caller belongs to.
 
         `GET /v1/organizations` · also `fabric.organizations.list(...)`
+
+        Returns:
+            The organizations.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_ORGANIZATIONS, {})
 
@@ -3767,11 +5724,21 @@ class SyncMethods:
     ) -> types.Organization:
         """Create an organization; the caller becomes its owner.
 
+        A slug that is already taken is 409 `conflict`.
+
         `POST /v1/organizations` · also `fabric.organizations.create(...)`
 
         Args:
             slug: URL-safe unique handle, e.g. acme.
             name: Display name.
+
+        Returns:
+            The new organization.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CREATE_ORGANIZATION, {"slug": slug, "name": name}, idempotency_key=idempotency_key
@@ -3784,6 +5751,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The organization.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_ORGANIZATION, {"org_id": org_id})
 
@@ -3797,10 +5772,20 @@ class SyncMethods:
     ) -> types.Organization:
         """Update an organization's slug or name.
 
+        Only the given fields change. A slug that is already taken is 409 `conflict`.
+
         `PATCH /v1/organizations/{org_id}` · also `fabric.organizations.update(...)`
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The updated organization.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.UPDATE_ORGANIZATION,
@@ -3817,6 +5802,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The archived organization (`archived: true`).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.ARCHIVE_ORGANIZATION, {"org_id": org_id}, idempotency_key=idempotency_key)
 
@@ -3825,10 +5818,20 @@ class SyncMethods:
     ) -> types.OrgDeletionRequest:
         """Request the deletion of an organization.
 
+        The organization is deleted after a grace period; owners only.
+
         `POST /v1/organizations/{org_id}/request-deletion` · also `fabric.organizations.request_deletion(...)`
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The recorded deletion request.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.REQUEST_ORG_DELETION, {"org_id": org_id}, idempotency_key=idempotency_key)
 
@@ -3839,6 +5842,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The export (never contains secret values).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.EXPORT_ORGANIZATION, {"org_id": org_id})
 
@@ -3849,6 +5860,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The memberships.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_ORG_MEMBERS, {"org_id": org_id})
 
@@ -3859,6 +5878,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The teams.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_ORG_TEAMS, {"org_id": org_id})
 
@@ -3869,6 +5896,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The grants.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_ORG_PERMISSIONS, {"org_id": org_id})
 
@@ -3879,6 +5914,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The settings.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_ORG_SETTINGS, {"org_id": org_id})
 
@@ -3894,10 +5937,20 @@ class SyncMethods:
     ) -> types.OrgSettings:
         """Update an organization's settings.
 
+        Only the given settings change; settings not listed here are accepted as well.
+
         `PATCH /v1/organizations/{org_id}/settings` · also `fabric.organizations.update_settings(...)`
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The updated settings.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.UPDATE_ORG_SETTINGS,
@@ -3918,6 +5971,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The budget.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_ORG_BUDGET, {"org_id": org_id})
 
@@ -3926,11 +5987,23 @@ class SyncMethods:
     ) -> types.Budget:
         """Set an organization's monthly spending limit.
 
+        `monthly_limit_usd: null` removes the limit. While `current_spend_usd` has reached
+        the limit, spending calls of the organization (jobs, workflow runs, provider
+        execution) are refused with 403 and error code `budget_exceeded`.
+
         `PUT /v1/organizations/{org_id}/budget` · also `fabric.organizations.set_budget(...)`
 
         Args:
             org_id: The organization id.
             monthly_limit_usd: Limit in USD per calendar month; null for no limit.
+
+        Returns:
+            The budget.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.SET_ORG_BUDGET,
@@ -3943,10 +6016,21 @@ class SyncMethods:
     ) -> types.WebhookSecret:
         """Rotate the organization's webhook signing secret.
 
+        The new secret is returned only in this response; the old one stops signing
+        deliveries.
+
         `POST /v1/organizations/{org_id}/webhook-secret/rotate` · also `fabric.organizations.rotate_webhook_secret(...)`
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The new secret.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.ROTATE_WEBHOOK_SECRET, {"org_id": org_id}, idempotency_key=idempotency_key)
 
@@ -3957,6 +6041,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id; defaults to the client's organization_id.
+
+        Returns:
+            The secrets, without values.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_SECRETS, {"org_id": org_id}, pluck="[].name")
 
@@ -3965,12 +6057,19 @@ class SyncMethods:
     ) -> None:
         """Create or replace an organization secret.
 
+        The value is write-only: no response ever returns it.
+
         `POST /v1/organizations/{org_id}/secrets` · also `fabric.organizations.create_secret(...)`
 
         Args:
             name: Secret name, e.g. OPENAI_API_KEY.
             value: The secret value (write-only).
             org_id: The organization id; defaults to the client's organization_id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CREATE_SECRET,
@@ -3986,6 +6085,11 @@ class SyncMethods:
         Args:
             name: The secret name, e.g. OPENAI_API_KEY.
             org_id: The organization id; defaults to the client's organization_id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.DELETE_SECRET, {"org_id": org_id, "name": name})
 
@@ -3996,6 +6100,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The usage totals.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_ORG_USAGE, {"org_id": org_id})
 
@@ -4010,6 +6122,14 @@ class SyncMethods:
             org_id: The organization id.
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of usage records, newest first.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_ORG_USAGE_RECORDS, {"org_id": org_id, "limit": limit, "cursor": cursor})
 
@@ -4026,6 +6146,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            One entry per day.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_ORG_USAGE_DAILY, {"org_id": org_id})
 
@@ -4036,6 +6164,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The spending.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_SPENDING, {"org_id": org_id})
 
@@ -4050,6 +6186,14 @@ class SyncMethods:
             org_id: The organization id.
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of audit log entries, newest first.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_ORG_AUDIT_LOGS, {"org_id": org_id, "limit": limit, "cursor": cursor})
 
@@ -4067,6 +6211,14 @@ class SyncMethods:
         Args:
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of audit log entries, newest first.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_AUDIT_LOGS, {"limit": limit, "cursor": cursor})
 
@@ -4079,7 +6231,17 @@ class SyncMethods:
     ) -> types.Team:
         """Create a team in an organization.
 
+        A slug already used in the organization is 409 `conflict`.
+
         `POST /v1/teams` · also `fabric.teams.create(...)`
+
+        Returns:
+            The new team.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CREATE_TEAM,
@@ -4094,6 +6256,14 @@ class SyncMethods:
 
         Args:
             team_id: The team id.
+
+        Returns:
+            The team.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_TEAM, {"team_id": team_id})
 
@@ -4108,10 +6278,21 @@ class SyncMethods:
     ) -> types.Invitation:
         """Invite someone to an organization by email.
 
+        The emailed link carries a one-time token (see acceptInvitationLink); the token is
+        never returned here.
+
         `POST /v1/invitations` · also `fabric.invitations.create(...)`
 
         Args:
             team_id: Also add the invitee to this team.
+
+        Returns:
+            The pending invitation.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CREATE_INVITATION,
@@ -4126,6 +6307,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The invitations.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_INVITATIONS, {"org_id": org_id})
 
@@ -4134,11 +6323,22 @@ class SyncMethods:
     ) -> types.Membership:
         """Accept an invitation as the caller.
 
+        A revoked, expired or already accepted invitation is 409 `conflict`; a wrong token
+        is 403.
+
         `POST /v1/invitations/{invitation_id}/accept` · also `fabric.invitations.accept(...)`
 
         Args:
             invitation_id: The invitation id.
             token: The one-time token from the emailed link.
+
+        Returns:
+            The caller's new membership.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.ACCEPT_INVITATION,
@@ -4155,6 +6355,14 @@ class SyncMethods:
 
         Args:
             invitation_id: The invitation id.
+
+        Returns:
+            The invitation (`status: revoked`).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.REVOKE_INVITATION, {"invitation_id": invitation_id}, idempotency_key=idempotency_key
@@ -4163,7 +6371,17 @@ class SyncMethods:
     def get_me(self) -> types.Me:
         """Describe the calling principal.
 
+        Without credentials the answer is `authenticated: false` with null identity fields.
+
         `GET /v1/me` · also `fabric.me.get(...)`
+
+        Returns:
+            The caller.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_ME, {})
 
@@ -4171,6 +6389,14 @@ class SyncMethods:
         """List the caller's organizations and roles.
 
         `GET /v1/me/organizations` · also `fabric.me.organizations(...)`
+
+        Returns:
+            The organizations.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_MY_ORGANIZATIONS, {})
 
@@ -4178,6 +6404,14 @@ class SyncMethods:
         """List the caller's teams and roles.
 
         `GET /v1/me/teams` · also `fabric.me.teams(...)`
+
+        Returns:
+            The teams.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_MY_TEAMS, {})
 
@@ -4185,6 +6419,14 @@ class SyncMethods:
         """List the caller's effective permissions.
 
         `GET /v1/me/permissions` · also `fabric.me.permissions(...)`
+
+        Returns:
+            The permissions.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_MY_PERMISSIONS, {})
 
@@ -4192,6 +6434,14 @@ class SyncMethods:
         """List the social logins linked to the caller.
 
         `GET /v1/me/social-connections` · also `fabric.me.social_connections(...)`
+
+        Returns:
+            The connections.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_MY_SOCIAL_CONNECTIONS, {})
 
@@ -4202,6 +6452,11 @@ class SyncMethods:
 
         Args:
             provider: The provider, e.g. google or github.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.DISCONNECT_SOCIAL, {"provider": provider})
 
@@ -4210,11 +6465,22 @@ class SyncMethods:
     ) -> bool:
         """Check whether the caller may perform an action.
 
+        Actions are dotted (`workflow.run`, `job.create`, `org.admin`); resources are
+        `<type>:<id>` or `<type>:all`.
+
         `POST /v1/authz/check` · also `fabric.permissions.check(...)`
 
         Args:
             action: Dotted action, e.g. workflow.edit.
             resource: Resource, e.g. workflow:<id> or workflow:all.
+
+        Returns:
+            The decision.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CHECK_PERMISSION,
@@ -4229,6 +6495,14 @@ class SyncMethods:
         """Check several actions at once.
 
         `POST /v1/authz/check-batch` · also `fabric.permissions.check_batch(...)`
+
+        Returns:
+            One decision per check, in order.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.CHECK_PERMISSIONS, {"checks": checks}, idempotency_key=idempotency_key)
 
@@ -4242,6 +6516,14 @@ class SyncMethods:
         Args:
             organization_id: The organization; defaults to the client's organization_id.
             principal_id: Only the grants of this principal.
+
+        Returns:
+            The grants.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.LIST_PERMISSIONS, {"organization_id": organization_id, "principal_id": principal_id}
@@ -4260,6 +6542,14 @@ class SyncMethods:
         """Grant a permission to a principal.
 
         `POST /v1/permissions` · also `fabric.permissions.grant(...)`
+
+        Returns:
+            The grant.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.GRANT_PERMISSION,
@@ -4280,6 +6570,11 @@ class SyncMethods:
 
         Args:
             permission_id: The grant id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.REVOKE_PERMISSION, {"permission_id": permission_id})
 
@@ -4293,6 +6588,14 @@ class SyncMethods:
         Args:
             organization_id: The organization; defaults to the client's organization_id.
             principal_id: The principal; defaults to the caller.
+
+        Returns:
+            The effective role.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.RESOLVE_ORG_ROLE, {"organization_id": organization_id, "principal_id": principal_id}
@@ -4308,6 +6611,14 @@ class SyncMethods:
         Args:
             workspace_id: The workspace (team) id.
             principal_id: The principal; defaults to the caller.
+
+        Returns:
+            The effective role.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.RESOLVE_WORKSPACE_ROLE, {"workspace_id": workspace_id, "principal_id": principal_id}
@@ -4317,6 +6628,14 @@ class SyncMethods:
         """List the caller's API keys.
 
         `GET /v1/api-keys` · also `fabric.api_keys.list(...)`
+
+        Returns:
+            The keys (never the key value).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_API_KEYS, {})
 
@@ -4330,10 +6649,20 @@ class SyncMethods:
     ) -> types.ApiKeyCreated:
         """Create an API key.
 
+        The full `key` is returned only in this response.
+
         `POST /v1/api-keys` · also `fabric.api_keys.create(...)`
 
         Args:
             scopes: Allowed actions, e.g. workflow.run; all of the creator's when omitted.
+
+        Returns:
+            The key, including its secret value (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CREATE_API_KEY,
@@ -4348,16 +6677,31 @@ class SyncMethods:
 
         Args:
             api_key_id: The API key id.
+
+        Returns:
+            The key (never the key value).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_API_KEY, {"api_key_id": api_key_id})
 
     def delete_api_key(self, api_key_id: str) -> None:
         """Delete an API key.
 
+        Requests with the key get 401 afterwards.
+
         `DELETE /v1/api-keys/{api_key_id}` · also `fabric.api_keys.delete(...)`
 
         Args:
             api_key_id: The API key id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.DELETE_API_KEY, {"api_key_id": api_key_id})
 
@@ -4366,20 +6710,37 @@ class SyncMethods:
     ) -> types.ApiKeyCreated:
         """Rotate an API key.
 
+        Returns a new key (shown once); the old key stops working.
+
         `POST /v1/api-keys/{api_key_id}/rotate` · also `fabric.api_keys.rotate(...)`
 
         Args:
             api_key_id: The API key id.
+
+        Returns:
+            The new key.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.ROTATE_API_KEY, {"api_key_id": api_key_id}, idempotency_key=idempotency_key)
 
     def disable_api_key(self, api_key_id: str, *, idempotency_key: Optional[str] = None) -> None:
         """Disable an API key.
 
+        Requests with the key get 401 afterwards.
+
         `POST /v1/api-keys/{api_key_id}/disable` · also `fabric.api_keys.disable(...)`
 
         Args:
             api_key_id: The API key id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.DISABLE_API_KEY, {"api_key_id": api_key_id}, idempotency_key=idempotency_key)
 
@@ -4390,6 +6751,14 @@ class SyncMethods:
 
         Args:
             org_id: The organization id.
+
+        Returns:
+            The webhooks.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.LIST_WEBHOOKS, {"org_id": org_id})
 
@@ -4405,6 +6774,9 @@ class SyncMethods:
     ) -> types.WebhookCreated:
         """Register a webhook for an organization.
 
+        Deliveries are signed with `X-Fabric-Signature: sha256=<hex HMAC-SHA256 of the raw
+        body>`. The secret (given or generated) is returned only in this response.
+
         `POST /v1/organizations/{org_id}/webhooks` · also `fabric.webhooks.create(...)`
 
         Args:
@@ -4413,6 +6785,14 @@ class SyncMethods:
             events: Event kinds to deliver, e.g. workflow.run.completed.
             secret: Signing secret; generated when omitted.
             resource_filter: Deliver only events about matching resources.
+
+        Returns:
+            The webhook, with its secret (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CREATE_WEBHOOK,
@@ -4433,6 +6813,14 @@ class SyncMethods:
 
         Args:
             webhook_id: The webhook id.
+
+        Returns:
+            The webhook.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_WEBHOOK, {"webhook_id": webhook_id})
 
@@ -4449,10 +6837,20 @@ class SyncMethods:
     ) -> types.Webhook:
         """Update a webhook.
 
+        Only the given fields change.
+
         `PATCH /v1/webhooks/{webhook_id}` · also `fabric.webhooks.update(...)`
 
         Args:
             webhook_id: The webhook id.
+
+        Returns:
+            The updated webhook.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.UPDATE_WEBHOOK,
@@ -4474,6 +6872,11 @@ class SyncMethods:
 
         Args:
             webhook_id: The webhook id.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.DELETE_WEBHOOK, {"webhook_id": webhook_id})
 
@@ -4488,6 +6891,14 @@ class SyncMethods:
             webhook_id: The webhook id.
             limit: Page size (1-100).
             offset: Number of items to skip.
+
+        Returns:
+            The deliveries, newest first (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.LIST_WEBHOOK_DELIVERIES, {"webhook_id": webhook_id, "limit": limit, "offset": offset}
@@ -4515,6 +6926,14 @@ class SyncMethods:
             organization_id: The organization; defaults to the client's organization_id.
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of galleries.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.LIST_GALLERIES,
@@ -4545,6 +6964,14 @@ class SyncMethods:
 
         Args:
             kind: portrait, product, style, …
+
+        Returns:
+            The gallery.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CREATE_GALLERY,
@@ -4565,6 +6992,14 @@ class SyncMethods:
 
         Args:
             gallery_id: The gallery id.
+
+        Returns:
+            The gallery.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.GET_GALLERY, {"gallery_id": gallery_id})
 
@@ -4575,6 +7010,14 @@ class SyncMethods:
 
         Args:
             gallery_id: The gallery id.
+
+        Returns:
+            The deleted gallery.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.DELETE_GALLERY, {"gallery_id": gallery_id})
 
@@ -4595,6 +7038,14 @@ class SyncMethods:
             tags: Only items having all these tags (sent comma-joined, tags=a,b).
             limit: Page size (1-100).
             cursor: The next_cursor of the previous page; omit for the first page.
+
+        Returns:
+            A page of gallery items.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.LIST_GALLERY_ITEMS,
@@ -4621,10 +7072,20 @@ class SyncMethods:
     ) -> types.GalleryItem:
         """Add an item (an asset or a URL) to a gallery.
 
+        Give `asset_id` or `url`.
+
         `POST /v1/galleries/{gallery_id}/items` · also `fabric.galleries.add_item(...)`
 
         Args:
             gallery_id: The gallery id.
+
+        Returns:
+            The item.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.ADD_GALLERY_ITEM,
@@ -4639,6 +7100,14 @@ class SyncMethods:
 
         Args:
             item_id: The gallery item id.
+
+        Returns:
+            The removed item.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(_ops.REMOVE_GALLERY_ITEM, {"item_id": item_id})
 
@@ -4657,6 +7126,14 @@ class SyncMethods:
             limit: Page size (1-100).
             offset: Number of items to skip.
             organization_id: The organization; defaults to the client's organization_id.
+
+        Returns:
+            The assets (`meta.total` when known).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.LIST_ASSETS, {"limit": limit, "offset": offset, "organization_id": organization_id}
@@ -4686,6 +7163,14 @@ class SyncMethods:
             filename: The file name to record.
             content_type: The media type of the uploaded bytes (python `content_type`).
             organization_id: The organization; defaults to the client's organization_id.
+
+        Returns:
+            The stored asset.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.UPLOAD_ASSET,
@@ -4703,11 +7188,21 @@ class SyncMethods:
     ) -> types.SignedUrl:
         """Create a temporary download URL for an asset.
 
+        The URL needs no credentials and answers 403 once expired.
+
         `POST /v1/assets/{asset_id}/signed-url` · also `fabric.assets.signed_url(...)`
 
         Args:
             asset_id: The asset id.
             ttl_seconds: Lifetime of the URL in seconds.
+
+        Returns:
+            The URL and its expiry.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
             _ops.CREATE_ASSET_SIGNED_URL,

@@ -100,7 +100,24 @@ class AsyncFabricClient(AsyncClientRunsMixin, AsyncClientDownloadsMixin, ClientB
         max_retries: Optional[int] = None,
         organization_id: Optional[str] = None,
     ) -> AsyncFabricClient:
-        """A light copy with other options that shares this client's connection pool and tokens."""
+        """A light copy with other options that shares this client's connection pool and tokens.
+
+        Nothing is opened or copied but the configuration, so a per-call override
+        (``fabric.with_options(timeout=120).wait_for_run(...)``) is cheap. Closing the
+        copy does not close the shared pool: closing the original does.
+
+        Args:
+            timeout: Total seconds a call may take, retries included (default: this client's).
+            max_retries: Retries after the first attempt (default: this client's).
+            organization_id: Default organization for org-scoped calls (default: this client's).
+
+        Returns:
+            A new AsyncFabricClient; this one is unchanged.
+
+        Raises:
+            ValueError: ``timeout`` not above 0 or a negative ``max_retries``.
+            TypeError: ``timeout`` not a number or ``max_retries`` not an int.
+        """
         return cast(
             AsyncFabricClient,
             self._clone(timeout=timeout, max_retries=max_retries, organization_id=organization_id),

@@ -113,7 +113,17 @@ class ClientBase:
         return ns
 
     def social_login_url(self, provider: str) -> str:
-        """The URL to send a user to for OAuth sign-in with ``provider`` (e.g. "google")."""
+        """The URL to send a user to for OAuth sign-in with ``provider`` (e.g. "google").
+
+        Built locally, without a request: the server redirects the browser to the
+        provider and back.
+
+        Args:
+            provider: The identity provider's name, as the server knows it (``google`` …).
+
+        Returns:
+            ``{base_url}/v1/auth/social/{provider}``.
+        """
         return f"{self._config.base_url}/v1/auth/social/{provider}"
 
     def __repr__(self) -> str:

@@ -92,7 +92,22 @@ class AsyncClientRunsMixin:
         """Block until a run is terminal (completed, failed or cancelled) and return it.
 
         Watches the run's event stream, so it returns moments after the run ends; polls
-        every ``poll_interval`` seconds only when streaming is unavailable.
+        only when the server cannot stream (404/405/406/429/500–504, or a proxy that answers
+        with something other than an event stream). A run that is already terminal
+        returns after one request.
+
+        Args:
+            run_id: The run to wait for.
+            poll_interval: Seconds between polls when falling back to polling; the wait
+                grows by half each time, up to 10 s (or ``poll_interval`` if larger).
+            timeout: Seconds to wait in all, streaming and polling together.
+            on_progress: Called with each ``workflow.run.progress`` event (the event
+                dict: ``kind``, ``run_id``, ``data`` …) while streaming; polling does not
+                report progress.
+
+        Returns:
+            The run as the server holds it once terminal. A failed or cancelled run is
+            returned, not raised: check ``run["status"]`` and ``run["error"]``.
 
         Args:
             run_id: The run.
@@ -108,6 +123,10 @@ class AsyncClientRunsMixin:
 
         Raises:
             FabricTimeoutError: The run is not terminal after ``timeout`` seconds.
+            FabricNotFoundError: No such run.
+            FabricAPIError: The server refused the read or the stream (e.g. 401, 403).
+            FabricConnectionError: The server could not be reached, after retries.
+            ValueError: An empty ``run_id``.
         """
         from ._waiting import async_wait_for_terminal  # the event stream's machinery, on first use
 
@@ -139,21 +158,33 @@ class AsyncClientRunsMixin:
         """Submit a run of a named workflow (``research/trends``, ``video/ai_shorts`` …).
 
         Args:
-            workflow_name: The registry name.
-            input: The workflow input.
+            workflow_name: The registry name; ``None`` (or ``bundle/ad-hoc``) with ``bundle``.
+            input: The workflow input (default ``{}``).
+            metadata: Free-form metadata stored on the run.
+            priority: Scheduling priority; higher values are scheduled first.
             variants: Fan out 1–10 parallel copies (lifted into ``input.variants``).
-            bundle: ``[{"workflow": name, "input": {...}}, …]`` sub-workflows run in parallel.
+            bundle: ``[{"workflow": name, "input": {...}}, …]`` sub-workflows run in
+                parallel as one ``bundle/ad-hoc`` run (lifted into ``input.bundle``).
             regenerate: Lineage + prompt directive (``direction``, ``keep``,
-                ``extra_instructions``, ``parent_run_id``, ``parent_variant_index``).
-            validate: Ask the server to validate ``input`` against the workflow's schema.
+                ``extra_instructions``, ``parent_run_id``, ``parent_variant_index``),
+                lifted into ``input.regenerate``.
+            validate: Ask the server to validate ``input`` against the workflow's input
+                schema before enqueuing (workflows without a schema skip the check).
+            organization_id: The organization to run in (default: the client's).
+            team_id: The team the run belongs to, if any.
+            idempotency_key: Makes the submission safe to repeat: a retry with the same
+                key returns the first run instead of starting another.
 
         Returns:
-            The new run.
+            The new run (not yet terminal: see :meth:`wait_for_run`).
 
         Raises:
-            ValueError: ``bundle`` together with ``variants``, or malformed arguments
-                (checked before any request).
-            FabricValidationError: The server rejected the input (``validate=True``).
+            ValueError: ``bundle`` together with ``variants``, no workflow name, an
+                out-of-range ``variants``, a malformed bundle entry or ``regenerate``
+                directive (all checked before any request).
+            TypeError: ``variants`` is not an int.
+            FabricValidationError: The server rejected the submission (an unknown
+                workflow in a bundle, or the input with ``validate=True``).
         """
         name, wire_input = prepare_submission(
             workflow_name, input, variants=variants, bundle=bundle, regenerate=regenerate
@@ -177,7 +208,23 @@ class AsyncClientRunsMixin:
         timeout: float = 300.0,
         **kwargs: Any,
     ) -> types.Run:
-        """``submit_run`` then ``wait_for_run``: the terminal run."""
+        """``submit_run`` then ``wait_for_run``: the terminal run.
+
+        Args:
+            workflow_name: The registry name (see :meth:`submit_run`).
+            input: The workflow input.
+            timeout: Seconds to wait for the run to end (the submission has the client's
+                own timeout).
+            **kwargs: Any other :meth:`submit_run` argument (``variants``, ``metadata`` …).
+
+        Returns:
+            The terminal run; a failed or cancelled run is returned, not raised.
+
+        Raises:
+            FabricTimeoutError: The run is not terminal after ``timeout`` seconds (it keeps
+                running on the server).
+            ValueError: Bad submission arguments, as for :meth:`submit_run`.
+        """
         run = await self.submit_run(workflow_name, input, **kwargs)
         return await self.wait_for_run(run["id"], timeout=timeout)
 
@@ -186,7 +233,17 @@ class AsyncClientRunsMixin:
 
         Args:
             run_id: The run.
-            expires_in: Lifetime of the download URLs in seconds (default 3600, max 86400).
+            expires_in: Lifetime of the download URLs in seconds (server default 3600,
+                at most 86400).
+
+        Returns:
+            A :class:`~fabric_platform.models.RunOutput`: one ``outputs`` entry per variant
+            or bundle entry (one for a plain run), ``all_artifacts`` across them.
+
+        Raises:
+            FabricNotFoundError: No such run.
+            FabricValidationError: ``expires_in`` out of range.
+            ValueError: An empty ``run_id``.
         """
         data = await self._call(ops.GET_RUN_OUTPUT, {"run_id": run_id, "expires_in": expires_in})
         return run_output(data)
@@ -202,9 +259,23 @@ class AsyncClientRunsMixin:
     ) -> types.Run:
         """Swap a persona's face onto a source image (workflow ``video/face-swap``).
 
+        The persona comes from exactly one of ``target_url`` and ``persona_gallery_id``.
+
+        Args:
+            source_url: URL of the image whose face is replaced.
+            target_url: URL of an image of the persona's face.
+            persona_gallery_id: An organization gallery to take the persona from instead.
+            persona_index: Which persona of the gallery, in gallery order (sent only with
+                ``persona_gallery_id``).
+            wait: Wait for the run to end; ``False`` returns as soon as it is submitted.
+            timeout: Seconds to wait when ``wait`` is true.
+
         Returns:
             The terminal run (``run["output"]["face_swap_url"]``), or with ``wait=False``
             the new run.
+
+        Raises:
+            FabricTimeoutError: The run is not terminal after ``timeout`` seconds.
         """
         return await self.workflows.face_swap(
             source_url,
@@ -228,9 +299,26 @@ class AsyncClientRunsMixin:
     ) -> types.Run:
         """Animate a persona with a reference video's motion (workflow ``video/motion-transfer``).
 
+        The persona comes from ``source_image_url`` or ``persona_gallery_id``.
+
+        Args:
+            driving_video_url: URL of the video whose motion is copied.
+            source_image_url: URL of an image of the persona to animate.
+            persona_gallery_id: An organization gallery to take the persona from instead.
+            persona_index: Which persona of the gallery, in gallery order (sent only with
+                ``persona_gallery_id``).
+            motion_model: The model to use (e.g. ``seedance/2.0`` for full-body motion,
+                which costs more); the workflow's default when omitted.
+            prompt: Extra guidance for the generation.
+            wait: Wait for the run to end; ``False`` returns as soon as it is submitted.
+            timeout: Seconds to wait when ``wait`` is true (videos take longer: 600).
+
         Returns:
             The terminal run (``run["output"]["motion_transfer_url"]``), or with
             ``wait=False`` the new run.
+
+        Raises:
+            FabricTimeoutError: The run is not terminal after ``timeout`` seconds.
         """
         return await self.workflows.motion_transfer(
             driving_video_url,
@@ -257,7 +345,27 @@ class AsyncDefinitionsResource(WorkflowsDefinitionsNamespace):
         priority: Optional[int] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.Run:
-        """Create a run of a definition and start it; returns the started run."""
+        """Create a run of a definition and start it; returns the started run.
+
+        Two requests (create, then start). With ``idempotency_key`` both are safe to
+        repeat: the start uses ``<key>:start``, so a retried call starts the run once.
+
+        Args:
+            workflow_id: The definition's id (from ``upsert_workflow``).
+            context: The run's input context (default ``{}``).
+            metadata: Free-form metadata stored on the run.
+            environment: Execution environment hint, passed through as given.
+            priority: Scheduling priority; higher values are scheduled first.
+            idempotency_key: Makes the call safe to repeat (see above).
+
+        Returns:
+            The started run (its ``id`` is what ``run_workflow`` returns).
+
+        Raises:
+            FabricNotFoundError: No such definition.
+            FabricValidationError: ``workflow_id`` is not a definition id, or ``context``
+                is not a dict.
+        """
         c = self._client
         created = await c._call(
             ops.CREATE_WORKFLOW_RUN_LEGACY,
@@ -284,7 +392,21 @@ class AsyncRunsResource(WorkflowsRunsNamespace):
     async def submit(
         self, workflow_name: str, input: Optional[Dict[str, Any]] = None, **kwargs: Any
     ) -> types.Run:
-        """Same as ``fabric.submit_run``."""
+        """Same as ``fabric.submit_run``.
+
+        Args:
+            workflow_name: The registry name (``research/trends``, ``video/ai_shorts`` …).
+            input: The workflow input.
+            **kwargs: Any other :meth:`~fabric_platform.AsyncFabricClient.submit_run`
+                argument (``variants``, ``bundle``, ``regenerate``, ``validate`` …).
+
+        Returns:
+            The new run.
+
+        Raises:
+            ValueError: Bad submission arguments (checked before any request).
+            FabricValidationError: The server rejected the submission.
+        """
         return await self._client.submit_run(workflow_name, input, **kwargs)  # type: ignore[attr-defined,no-any-return]
 
     async def wait(
@@ -295,7 +417,21 @@ class AsyncRunsResource(WorkflowsRunsNamespace):
         timeout: float = 300.0,
         on_progress: Optional[ProgressCallback] = None,
     ) -> types.Run:
-        """Same as ``fabric.wait_for_run``."""
+        """Same as ``fabric.wait_for_run``: block until the run is terminal.
+
+        Args:
+            run_id: The run to wait for.
+            poll_interval: Seconds between polls when the server cannot stream events.
+            timeout: Seconds to wait in all.
+            on_progress: Called with each ``workflow.run.progress`` event while streaming.
+
+        Returns:
+            The terminal run; a failed or cancelled run is returned, not raised.
+
+        Raises:
+            FabricTimeoutError: The run is not terminal after ``timeout`` seconds.
+            FabricNotFoundError: No such run.
+        """
         return await self._client.wait_for_run(  # type: ignore[attr-defined,no-any-return]
             run_id, poll_interval, timeout, on_progress=on_progress
         )
@@ -303,11 +439,37 @@ class AsyncRunsResource(WorkflowsRunsNamespace):
     async def submit_and_wait(
         self, workflow_name: str, input: Optional[Dict[str, Any]] = None, **kwargs: Any
     ) -> types.Run:
-        """Submit, then wait for the terminal run."""
+        """Submit, then wait for the terminal run (same as ``fabric.submit_and_wait``).
+
+        Args:
+            workflow_name: The registry name.
+            input: The workflow input.
+            **kwargs: ``timeout`` (seconds to wait, default 300) and any other
+                ``submit_run`` argument.
+
+        Returns:
+            The terminal run; a failed or cancelled run is returned, not raised.
+
+        Raises:
+            FabricTimeoutError: The run is not terminal after ``timeout`` seconds.
+            ValueError: Bad submission arguments (checked before any request).
+        """
         return await self._client.submit_and_wait(workflow_name, input, **kwargs)  # type: ignore[attr-defined,no-any-return]
 
     async def get_output(self, run_id: str, *, expires_in: Optional[int] = None) -> RunOutput:
-        """The run's typed :class:`~fabric_platform.models.RunOutput`."""
+        """The run's typed :class:`~fabric_platform.models.RunOutput` (as ``fabric.get_run_output``).
+
+        Args:
+            run_id: The run.
+            expires_in: Lifetime of the artifacts' download URLs in seconds (server
+                default 3600, at most 86400).
+
+        Returns:
+            One ``outputs`` entry per variant or bundle entry, with signed artifact URLs.
+
+        Raises:
+            FabricNotFoundError: No such run.
+        """
         return await self._client.get_run_output(run_id, expires_in)  # type: ignore[attr-defined,no-any-return]
 
     async def submit_and_get_output(
@@ -320,7 +482,26 @@ class AsyncRunsResource(WorkflowsRunsNamespace):
         timeout: float = 300.0,
         **kwargs: Any,
     ) -> RunOutput:
-        """Submit, wait, and return the typed output (one entry per variant)."""
+        """Submit, wait, and return the typed output (one entry per variant).
+
+        Args:
+            workflow_name: The registry name.
+            input: The workflow input.
+            variants: Run 1–10 parallel copies; the output has one entry each.
+            regenerate: Lineage + prompt directive, as for ``submit_run``.
+            timeout: Seconds to wait for the run to end.
+            **kwargs: Any other ``submit_run`` argument (``metadata``, ``validate`` …).
+
+        Returns:
+            The run's :class:`~fabric_platform.models.RunOutput`, fetched once the run is
+            terminal (a failed run has ``status`` and ``error`` set), with download URLs
+            of the default lifetime.
+
+        Raises:
+            FabricTimeoutError: The run is not terminal after ``timeout`` seconds.
+            ValueError: Bad submission arguments (checked before any request).
+            TypeError: ``variants`` is not an int.
+        """
         run = await self.submit(workflow_name, input, variants=variants, regenerate=regenerate, **kwargs)
         await self.wait(run["id"], timeout=timeout)
         return await self.get_output(run["id"])
@@ -328,19 +509,66 @@ class AsyncRunsResource(WorkflowsRunsNamespace):
     async def submit_bundle(
         self, bundle: List[Mapping[str, Any]], *, timeout: float = 300.0, **kwargs: Any
     ) -> RunOutput:
-        """Run N different workflows in parallel from one submission; one output entry each."""
+        """Run N different workflows in parallel from one submission; one output entry each.
+
+        Args:
+            bundle: ``[{"workflow": name, "input": {...}}, …]``; each entry's output entry
+                carries its ``workflow_name`` (and ``kind`` when the workflow declares one).
+            timeout: Seconds to wait for the bundle run to end.
+            **kwargs: Other ``submit_run`` arguments (``metadata``, ``priority`` …);
+                not ``variants``, which a bundle excludes.
+
+        Returns:
+            The run's :class:`~fabric_platform.models.RunOutput`, in bundle order.
+
+        Raises:
+            ValueError: An empty bundle, a malformed entry or ``variants`` given
+                (checked before any request).
+            FabricValidationError: The server rejected the bundle (more than 10 entries,
+                or an unknown workflow).
+            FabricTimeoutError: The run is not terminal after ``timeout`` seconds.
+        """
         run = await self._client.submit_run(None, None, bundle=bundle, **kwargs)  # type: ignore[attr-defined]
         await self.wait(run["id"], timeout=timeout)
         return await self.get_output(run["id"])
 
     async def download_artifact(self, artifact_or_url: Any, dest: PathLike, **options: Any) -> Path:
-        """Same as ``fabric.download_artifact``: one artifact streamed to disk."""
+        """Same as ``fabric.download_artifact``: one artifact streamed to disk.
+
+        Args:
+            artifact_or_url: A :class:`~fabric_platform.models.RunArtifact`, an artifact
+                dict or a signed URL.
+            dest: A folder to put the file in, or the file's path.
+            **options: ``filename``, ``on_progress``, ``expected_sha256``,
+                ``expected_size``, ``timeout``, as for ``fabric.download_artifact``.
+
+        Returns:
+            The path of the complete, verified file.
+
+        Raises:
+            FabricDownloadError: Size or SHA-256 mismatch (no file is left behind).
+            ValueError: Bad arguments, or an artifact without any bytes to download.
+        """
         return await self._client.download_artifact(artifact_or_url, dest, **options)  # type: ignore[attr-defined,no-any-return]
 
     async def download_all_artifacts(
         self, run_output_or_run_id: Any, dest_dir: PathLike, **options: Any
     ) -> List[Path]:
-        """Same as ``fabric.download_all_artifacts``: every artifact of a run into a folder."""
+        """Same as ``fabric.download_all_artifacts``: every artifact of a run into a folder.
+
+        Args:
+            run_output_or_run_id: A :class:`~fabric_platform.models.RunOutput` (or its
+                dict), or a run id whose output is fetched here.
+            dest_dir: The folder (created if missing).
+            **options: ``on_progress``, ``expires_in``, ``timeout``, as for
+                ``fabric.download_all_artifacts``.
+
+        Returns:
+            The files written, in ``all_artifacts`` order.
+
+        Raises:
+            FabricDownloadError: Size or SHA-256 mismatch; files completed before it are kept.
+        """
         return await self._client.download_all_artifacts(  # type: ignore[attr-defined,no-any-return]
             run_output_or_run_id, dest_dir, **options
         )
@@ -358,7 +586,26 @@ class AsyncRunsResource(WorkflowsRunsNamespace):
         """Re-submit a run's input as a variation of one of its variants (lineage recorded).
 
         Output-shaped fields are stripped first: typed workflows keep only the fields their
-        input schema declares; untyped ones drop the known output fields.
+        input schema declares; untyped ones drop the known output fields. The new run
+        records ``parent_run_id`` and ``parent_variant_index`` whichever workflow it is;
+        the prompt hints take effect only in workflows that read them.
+
+        Args:
+            run_id: The run to vary (its workflow and input are read from the server).
+            variant_index: Which of its variants the new run descends from.
+            direction: A prompt hint: ``punchier``, ``deeper``, ``contrarian``,
+                ``visual``, ``data-first`` or ``surprise``.
+            keep: Input field names the variation should keep as they are.
+            extra_instructions: Free-text guidance added to the prompt.
+            **kwargs: Any other ``submit_run`` argument (``variants``, ``metadata`` …).
+
+        Returns:
+            The new run.
+
+        Raises:
+            FabricNotFoundError: No such run.
+            ValueError: A negative ``variant_index`` or a malformed hint (checked before
+                the new run is submitted).
         """
         parent = await self._client._call(ops.GET_WORKFLOW_RUN, {"run_id": run_id})
         name = parent["workflow_name"]
@@ -396,7 +643,23 @@ class AsyncWorkflowsResource(WorkflowsNamespace):
         wait: bool = True,
         timeout: float = 300.0,
     ) -> types.Run:
-        """See ``fabric.face_swap``."""
+        """Swap a persona's face onto a source image (same as ``fabric.face_swap``).
+
+        Args:
+            source_url: URL of the image whose face is replaced.
+            target_url: URL of an image of the persona's face.
+            persona_gallery_id: An organization gallery to take the persona from instead
+                (exactly one of ``target_url`` and this).
+            persona_index: Which persona of the gallery (sent only with a gallery).
+            wait: Wait for the run to end; ``False`` returns the new run at once.
+            timeout: Seconds to wait when ``wait`` is true.
+
+        Returns:
+            The terminal run (``run["output"]["face_swap_url"]``), or the new run.
+
+        Raises:
+            FabricTimeoutError: The run is not terminal after ``timeout`` seconds.
+        """
         run = await self.runs.submit(
             "video/face-swap",
             _media_input(
@@ -420,7 +683,24 @@ class AsyncWorkflowsResource(WorkflowsNamespace):
         wait: bool = True,
         timeout: float = 600.0,
     ) -> types.Run:
-        """See ``fabric.motion_transfer``."""
+        """Animate a persona with a video's motion (same as ``fabric.motion_transfer``).
+
+        Args:
+            driving_video_url: URL of the video whose motion is copied.
+            source_image_url: URL of an image of the persona to animate.
+            persona_gallery_id: An organization gallery to take the persona from instead.
+            persona_index: Which persona of the gallery (sent only with a gallery).
+            motion_model: The model (e.g. ``seedance/2.0``); the workflow's default if omitted.
+            prompt: Extra guidance for the generation.
+            wait: Wait for the run to end; ``False`` returns the new run at once.
+            timeout: Seconds to wait when ``wait`` is true.
+
+        Returns:
+            The terminal run (``run["output"]["motion_transfer_url"]``), or the new run.
+
+        Raises:
+            FabricTimeoutError: The run is not terminal after ``timeout`` seconds.
+        """
         run = await self.runs.submit(
             "video/motion-transfer",
             _media_input(

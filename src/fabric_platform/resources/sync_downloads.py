@@ -313,7 +313,28 @@ class AssetsResource(AssetsNamespace):
         expected_size: Optional[int] = None,
         timeout: Optional[float] = None,
     ) -> Any:
-        """Same as ``fabric.download_asset``: bytes, or with ``dest`` the file's path."""
+        """Same as ``fabric.download_asset``: bytes, or with ``dest`` the file's path.
+
+        Args:
+            asset_id: The asset id.
+            dest: None to get the bytes in memory; else a folder (the name comes from
+                ``Content-Disposition``) or the file's path, streamed and written atomically.
+            filename: Name inside the ``dest`` folder (needs ``dest``).
+            on_progress: Called with a :class:`~fabric_platform.DownloadProgress` per
+                chunk (needs ``dest``).
+            expected_sha256: Hex digest the bytes must have.
+            expected_size: Size in bytes the bytes must have.
+            timeout: Seconds for connecting and for each read (default: the client's).
+
+        Returns:
+            ``bytes`` without ``dest``; the path of the complete file with it.
+
+        Raises:
+            FabricDownloadError: Size or SHA-256 mismatch (no file is left behind).
+            FabricNotFoundError: No such asset.
+            ValueError: ``filename``/``on_progress`` without ``dest``, an empty
+                ``asset_id`` or a malformed expectation.
+        """
         return self._client.download_asset(  # type: ignore[attr-defined]
             asset_id,
             dest,

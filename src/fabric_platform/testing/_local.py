@@ -30,10 +30,12 @@ class LocalFabric:
         access_token_ttl: access-token lifetime in seconds (emulator clock).
         principal_header: honour ``X-Principal-Id``.
         webhook_allow_hosts: hosts webhooks may deliver to besides loopback.
-        host, port: where to listen (port 0: a free port).
+        host: the address to listen on (loopback only).
+        port: the port to listen on (0: a free port).
         sse_keepalive: seconds between SSE keep-alive comments.
         password_hash_iterations: PBKDF2 cost (low by default: tests create many users).
-        log_level, access_log: uvicorn logging (``access_log=True`` also installs its handlers).
+        log_level: uvicorn's log level.
+        access_log: uvicorn's access log (``True`` also installs its handlers).
     """
 
     def __init__(
