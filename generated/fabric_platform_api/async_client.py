@@ -825,7 +825,7 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         content_type: Optional[str] = None,
         asset_id: Optional[str] = None,
         produced_by: Optional[str] = None,
-        consumed_from: Optional[str] = None,
+        consumed_from: Optional[Union[str, List[str]]] = None,
         metadata: Optional[Dict[str, Any]] = None,
         artifact_type: Optional[str] = None,
         idempotency_key: Optional[str] = None,
@@ -833,6 +833,10 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         """Record an artifact produced by a run's task.
 
         `POST /v1/workflows/runs/{run_id}/artifacts` · also `fabric.record_run_artifact(...)`
+
+        Args:
+            consumed_from: An artifact id, or a list of them.
+            artifact_type: Defaults to source.
         """
         return await self._client._call(
             _ops.RECORD_RUN_ARTIFACT,
@@ -1477,7 +1481,13 @@ class OrganizationsNamespace(AsyncNamespace):
         return self._client._paginate(_ops.GET_ORG_AUDIT_LOGS, {"org_id": org_id, "limit": limit})
 
     async def list_assets(
-        self, org_id: str, limit: Optional[int] = None, offset: Optional[int] = None
+        self,
+        org_id: str,
+        limit: Optional[int] = None,
+        offset: Optional[int] = None,
+        *,
+        asset_type: Optional[str] = None,
+        team_id: Optional[str] = None,
     ) -> List[types.Asset]:
         """List an organization's assets.
 
@@ -1487,14 +1497,33 @@ class OrganizationsNamespace(AsyncNamespace):
             org_id: The organization id.
             limit: Page size (1-100).
             offset: Number of items to skip.
+            asset_type: Only records of this type.
+            team_id: Only records of this team.
         """
         return await self._client._call(
-            _ops.LIST_ORG_ASSETS, {"org_id": org_id, "limit": limit, "offset": offset}
+            _ops.LIST_ORG_ASSETS,
+            {
+                "org_id": org_id,
+                "limit": limit,
+                "offset": offset,
+                "asset_type": asset_type,
+                "team_id": team_id,
+            },
         )
 
-    def iter_assets(self, org_id: str, limit: Optional[int] = None) -> AsyncIterator[types.Asset]:
+    def iter_assets(
+        self,
+        org_id: str,
+        limit: Optional[int] = None,
+        *,
+        asset_type: Optional[str] = None,
+        team_id: Optional[str] = None,
+    ) -> AsyncIterator[types.Asset]:
         """Iterate over every item of `list_assets`, fetching pages as needed."""
-        return self._client._paginate(_ops.LIST_ORG_ASSETS, {"org_id": org_id, "limit": limit})
+        return self._client._paginate(
+            _ops.LIST_ORG_ASSETS,
+            {"org_id": org_id, "limit": limit, "asset_type": asset_type, "team_id": team_id},
+        )
 
     async def create_asset(
         self,
@@ -1765,7 +1794,7 @@ class PermissionsNamespace(AsyncNamespace):
         self,
         principal_id: str,
         action: str,
-        resource: str,
+        resource: Optional[str] = None,
         *,
         effect: Optional[Literal["allow", "deny"]] = None,
         organization_id: Optional[str] = None,
@@ -1774,6 +1803,9 @@ class PermissionsNamespace(AsyncNamespace):
         """Grant a permission to a principal.
 
         `POST /v1/permissions` · also `fabric.grant_permission(...)`
+
+        Args:
+            resource: '<type>:<id>', '<type>:all' or '*'; omitted: every resource ('*').
         """
         return await self._client._call(
             _ops.GRANT_PERMISSION,
@@ -1813,7 +1845,12 @@ class PermissionsNamespace(AsyncNamespace):
         )
 
     async def resolve_workspace_role(
-        self, workspace_id: str, principal_id: Optional[str] = None
+        self,
+        workspace_id: Optional[str] = None,
+        principal_id: Optional[str] = None,
+        *,
+        team_id: Optional[str] = None,
+        organization_id: Optional[str] = None,
     ) -> types.RoleResolution:
         """Resolve a principal's role in a workspace (team).
 
@@ -1822,9 +1859,17 @@ class PermissionsNamespace(AsyncNamespace):
         Args:
             workspace_id: The workspace (team) id.
             principal_id: The principal; defaults to the caller.
+            team_id: The workspace (team) id, as the public 0.8/0.17 clients name it.
+            organization_id: The organization (used when no team is named).
         """
         return await self._client._call(
-            _ops.RESOLVE_WORKSPACE_ROLE, {"workspace_id": workspace_id, "principal_id": principal_id}
+            _ops.RESOLVE_WORKSPACE_ROLE,
+            {
+                "workspace_id": workspace_id,
+                "team_id": team_id,
+                "organization_id": organization_id,
+                "principal_id": principal_id,
+            },
         )
 
 
@@ -1993,21 +2038,30 @@ class ServiceAccountsNamespace(AsyncNamespace):
     async def create_api_key(
         self,
         service_account_id: str,
-        name: str,
+        name: Optional[str] = None,
         scopes: Optional[List[str]] = None,
         *,
+        description: Optional[str] = None,
+        expires_in_days: Optional[int] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.ApiKeyCreated:
         """Create an API key for a service account.
 
-        `POST /v1/service-accounts/{service_account_id}/api-keys`
+        `POST /v1/service-accounts/{service_account_id}/api-keys` · also `fabric.create_service_account_api_key(...)`
 
         Args:
             service_account_id: The service account id.
+            expires_in_days: Days until the key stops working (expires_at).
         """
         return await self._client._call(
             _ops.CREATE_SERVICE_ACCOUNT_API_KEY,
-            {"service_account_id": service_account_id, "name": name, "scopes": scopes},
+            {
+                "service_account_id": service_account_id,
+                "name": name,
+                "description": description,
+                "scopes": scopes,
+                "expires_in_days": expires_in_days,
+            },
             idempotency_key=idempotency_key,
         )
 
@@ -2423,15 +2477,15 @@ class AdminNamespace(AsyncNamespace):
 
     async def bootstrap(
         self,
-        email: str,
-        password: str,
+        email: Optional[str] = None,
+        password: Optional[str] = None,
         *,
         display_name: Optional[str] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.AdminUser:
         """Create the first platform administrator.
 
-        `POST /v1/admin/bootstrap`
+        `POST /v1/admin/bootstrap` · also `fabric.admin_bootstrap(...)`
         """
         return await self._client._call(
             _ops.ADMIN_BOOTSTRAP,
@@ -2521,20 +2575,25 @@ class AdminNamespace(AsyncNamespace):
 
     async def set_concurrency_limit(
         self,
-        organization_id: str,
+        organization_id: Optional[str] = None,
         max_concurrent_runs: Optional[int] = None,
         max_concurrent_jobs: Optional[int] = None,
         *,
+        scope: Optional[str] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.ConcurrencyLimit:
         """Set an organization's concurrency limits.
 
         `PUT /v1/admin/concurrency-limits`
+
+        Args:
+            scope: An organization id, or global (the default for every organization without its own limit).
         """
         return await self._client._call(
             _ops.ADMIN_SET_CONCURRENCY_LIMIT,
             {
                 "organization_id": organization_id,
+                "scope": scope,
                 "max_concurrent_runs": max_concurrent_runs,
                 "max_concurrent_jobs": max_concurrent_jobs,
             },
@@ -2661,10 +2720,17 @@ class SinksNamespace(AsyncNamespace):
     async def create(
         self,
         org_id: str,
-        name: str,
-        path: str,
-        workflow_name: str,
+        name: Optional[str] = None,
+        path: Optional[str] = None,
+        workflow_name: Optional[str] = None,
         *,
+        sink_type: Optional[Literal["http", "cron"]] = None,
+        active: Optional[bool] = None,
+        cron_expression: Optional[str] = None,
+        timezone: Optional[str] = None,
+        verification: Optional[Dict[str, Any]] = None,
+        default_payload: Optional[Dict[str, Any]] = None,
+        input_context: Optional[Dict[str, Any]] = None,
         description: Optional[str] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.Sink:
@@ -2674,16 +2740,26 @@ class SinksNamespace(AsyncNamespace):
 
         Args:
             org_id: The organization id.
-            path: The trigger path segment
+            path: The trigger path (segments joined by /)
             workflow_name: The workflow to submit, e.g. research/trends.
+            cron_expression: Five-field cron (cron sinks).
+            timezone: IANA time zone of cron_expression.
+            default_payload: Input merged under each trigger's payload.
         """
         return await self._client._call(
             _ops.CREATE_SINK,
             {
                 "org_id": org_id,
                 "name": name,
+                "sink_type": sink_type,
                 "path": path,
                 "workflow_name": workflow_name,
+                "active": active,
+                "cron_expression": cron_expression,
+                "timezone": timezone,
+                "verification": verification,
+                "default_payload": default_payload,
+                "input_context": input_context,
                 "description": description,
             },
             idempotency_key=idempotency_key,
@@ -3514,7 +3590,7 @@ class AsyncMethods:
         content_type: Optional[str] = None,
         asset_id: Optional[str] = None,
         produced_by: Optional[str] = None,
-        consumed_from: Optional[str] = None,
+        consumed_from: Optional[Union[str, List[str]]] = None,
         metadata: Optional[Dict[str, Any]] = None,
         artifact_type: Optional[str] = None,
         idempotency_key: Optional[str] = None,
@@ -3522,6 +3598,10 @@ class AsyncMethods:
         """Record an artifact produced by a run's task.
 
         `POST /v1/workflows/runs/{run_id}/artifacts` · also `fabric.workflows.runs.record_artifact(...)`
+
+        Args:
+            consumed_from: An artifact id, or a list of them.
+            artifact_type: Defaults to source.
         """
         return await self._call(
             _ops.RECORD_RUN_ARTIFACT,
@@ -4329,7 +4409,7 @@ class AsyncMethods:
         self,
         principal_id: str,
         action: str,
-        resource: str,
+        resource: Optional[str] = None,
         *,
         effect: Optional[Literal["allow", "deny"]] = None,
         organization_id: Optional[str] = None,
@@ -4338,6 +4418,9 @@ class AsyncMethods:
         """Grant a permission to a principal.
 
         `POST /v1/permissions` · also `fabric.permissions.grant(...)`
+
+        Args:
+            resource: '<type>:<id>', '<type>:all' or '*'; omitted: every resource ('*').
         """
         return await self._call(
             _ops.GRANT_PERMISSION,
@@ -4377,7 +4460,12 @@ class AsyncMethods:
         )
 
     async def resolve_workspace_role(
-        self, workspace_id: str, principal_id: Optional[str] = None
+        self,
+        workspace_id: Optional[str] = None,
+        principal_id: Optional[str] = None,
+        *,
+        team_id: Optional[str] = None,
+        organization_id: Optional[str] = None,
     ) -> types.RoleResolution:
         """Resolve a principal's role in a workspace (team).
 
@@ -4386,9 +4474,17 @@ class AsyncMethods:
         Args:
             workspace_id: The workspace (team) id.
             principal_id: The principal; defaults to the caller.
+            team_id: The workspace (team) id, as the public 0.8/0.17 clients name it.
+            organization_id: The organization (used when no team is named).
         """
         return await self._call(
-            _ops.RESOLVE_WORKSPACE_ROLE, {"workspace_id": workspace_id, "principal_id": principal_id}
+            _ops.RESOLVE_WORKSPACE_ROLE,
+            {
+                "workspace_id": workspace_id,
+                "team_id": team_id,
+                "organization_id": organization_id,
+                "principal_id": principal_id,
+            },
         )
 
     async def list_api_keys(self) -> List[types.ApiKey]:
@@ -4463,6 +4559,36 @@ class AsyncMethods:
         """
         return await self._call(
             _ops.DISABLE_API_KEY, {"api_key_id": api_key_id}, idempotency_key=idempotency_key
+        )
+
+    async def create_service_account_api_key(
+        self,
+        service_account_id: str,
+        name: Optional[str] = None,
+        scopes: Optional[List[str]] = None,
+        *,
+        description: Optional[str] = None,
+        expires_in_days: Optional[int] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> types.ApiKeyCreated:
+        """Create an API key for a service account.
+
+        `POST /v1/service-accounts/{service_account_id}/api-keys` · also `fabric.service_accounts.create_api_key(...)`
+
+        Args:
+            service_account_id: The service account id.
+            expires_in_days: Days until the key stops working (expires_at).
+        """
+        return await self._call(
+            _ops.CREATE_SERVICE_ACCOUNT_API_KEY,
+            {
+                "service_account_id": service_account_id,
+                "name": name,
+                "description": description,
+                "scopes": scopes,
+                "expires_in_days": expires_in_days,
+            },
+            idempotency_key=idempotency_key,
         )
 
     async def list_webhooks(self, org_id: str) -> List[types.Webhook]:
@@ -4794,5 +4920,23 @@ class AsyncMethods:
         return await self._call(
             _ops.CREATE_ASSET_SIGNED_URL,
             {"asset_id": asset_id, "ttl_seconds": ttl_seconds},
+            idempotency_key=idempotency_key,
+        )
+
+    async def admin_bootstrap(
+        self,
+        email: Optional[str] = None,
+        password: Optional[str] = None,
+        *,
+        display_name: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> types.AdminUser:
+        """Create the first platform administrator.
+
+        `POST /v1/admin/bootstrap` · also `fabric.admin.bootstrap(...)`
+        """
+        return await self._call(
+            _ops.ADMIN_BOOTSTRAP,
+            {"email": email, "password": password, "display_name": display_name},
             idempotency_key=idempotency_key,
         )

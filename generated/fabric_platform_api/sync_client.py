@@ -797,7 +797,7 @@ class WorkflowsRunsNamespace(SyncNamespace):
         content_type: Optional[str] = None,
         asset_id: Optional[str] = None,
         produced_by: Optional[str] = None,
-        consumed_from: Optional[str] = None,
+        consumed_from: Optional[Union[str, List[str]]] = None,
         metadata: Optional[Dict[str, Any]] = None,
         artifact_type: Optional[str] = None,
         idempotency_key: Optional[str] = None,
@@ -805,6 +805,10 @@ class WorkflowsRunsNamespace(SyncNamespace):
         """Record an artifact produced by a run's task.
 
         `POST /v1/workflows/runs/{run_id}/artifacts` · also `fabric.record_run_artifact(...)`
+
+        Args:
+            consumed_from: An artifact id, or a list of them.
+            artifact_type: Defaults to source.
         """
         return self._client._call(
             _ops.RECORD_RUN_ARTIFACT,
@@ -1441,7 +1445,13 @@ class OrganizationsNamespace(SyncNamespace):
         return self._client._paginate(_ops.GET_ORG_AUDIT_LOGS, {"org_id": org_id, "limit": limit})
 
     def list_assets(
-        self, org_id: str, limit: Optional[int] = None, offset: Optional[int] = None
+        self,
+        org_id: str,
+        limit: Optional[int] = None,
+        offset: Optional[int] = None,
+        *,
+        asset_type: Optional[str] = None,
+        team_id: Optional[str] = None,
     ) -> List[types.Asset]:
         """List an organization's assets.
 
@@ -1451,12 +1461,33 @@ class OrganizationsNamespace(SyncNamespace):
             org_id: The organization id.
             limit: Page size (1-100).
             offset: Number of items to skip.
+            asset_type: Only records of this type.
+            team_id: Only records of this team.
         """
-        return self._client._call(_ops.LIST_ORG_ASSETS, {"org_id": org_id, "limit": limit, "offset": offset})
+        return self._client._call(
+            _ops.LIST_ORG_ASSETS,
+            {
+                "org_id": org_id,
+                "limit": limit,
+                "offset": offset,
+                "asset_type": asset_type,
+                "team_id": team_id,
+            },
+        )
 
-    def iter_assets(self, org_id: str, limit: Optional[int] = None) -> Iterator[types.Asset]:
+    def iter_assets(
+        self,
+        org_id: str,
+        limit: Optional[int] = None,
+        *,
+        asset_type: Optional[str] = None,
+        team_id: Optional[str] = None,
+    ) -> Iterator[types.Asset]:
         """Iterate over every item of `list_assets`, fetching pages as needed."""
-        return self._client._paginate(_ops.LIST_ORG_ASSETS, {"org_id": org_id, "limit": limit})
+        return self._client._paginate(
+            _ops.LIST_ORG_ASSETS,
+            {"org_id": org_id, "limit": limit, "asset_type": asset_type, "team_id": team_id},
+        )
 
     def create_asset(
         self,
@@ -1725,7 +1756,7 @@ class PermissionsNamespace(SyncNamespace):
         self,
         principal_id: str,
         action: str,
-        resource: str,
+        resource: Optional[str] = None,
         *,
         effect: Optional[Literal["allow", "deny"]] = None,
         organization_id: Optional[str] = None,
@@ -1734,6 +1765,9 @@ class PermissionsNamespace(SyncNamespace):
         """Grant a permission to a principal.
 
         `POST /v1/permissions` · also `fabric.grant_permission(...)`
+
+        Args:
+            resource: '<type>:<id>', '<type>:all' or '*'; omitted: every resource ('*').
         """
         return self._client._call(
             _ops.GRANT_PERMISSION,
@@ -1773,7 +1807,12 @@ class PermissionsNamespace(SyncNamespace):
         )
 
     def resolve_workspace_role(
-        self, workspace_id: str, principal_id: Optional[str] = None
+        self,
+        workspace_id: Optional[str] = None,
+        principal_id: Optional[str] = None,
+        *,
+        team_id: Optional[str] = None,
+        organization_id: Optional[str] = None,
     ) -> types.RoleResolution:
         """Resolve a principal's role in a workspace (team).
 
@@ -1782,9 +1821,17 @@ class PermissionsNamespace(SyncNamespace):
         Args:
             workspace_id: The workspace (team) id.
             principal_id: The principal; defaults to the caller.
+            team_id: The workspace (team) id, as the public 0.8/0.17 clients name it.
+            organization_id: The organization (used when no team is named).
         """
         return self._client._call(
-            _ops.RESOLVE_WORKSPACE_ROLE, {"workspace_id": workspace_id, "principal_id": principal_id}
+            _ops.RESOLVE_WORKSPACE_ROLE,
+            {
+                "workspace_id": workspace_id,
+                "team_id": team_id,
+                "organization_id": organization_id,
+                "principal_id": principal_id,
+            },
         )
 
 
@@ -1953,21 +2000,30 @@ class ServiceAccountsNamespace(SyncNamespace):
     def create_api_key(
         self,
         service_account_id: str,
-        name: str,
+        name: Optional[str] = None,
         scopes: Optional[List[str]] = None,
         *,
+        description: Optional[str] = None,
+        expires_in_days: Optional[int] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.ApiKeyCreated:
         """Create an API key for a service account.
 
-        `POST /v1/service-accounts/{service_account_id}/api-keys`
+        `POST /v1/service-accounts/{service_account_id}/api-keys` · also `fabric.create_service_account_api_key(...)`
 
         Args:
             service_account_id: The service account id.
+            expires_in_days: Days until the key stops working (expires_at).
         """
         return self._client._call(
             _ops.CREATE_SERVICE_ACCOUNT_API_KEY,
-            {"service_account_id": service_account_id, "name": name, "scopes": scopes},
+            {
+                "service_account_id": service_account_id,
+                "name": name,
+                "description": description,
+                "scopes": scopes,
+                "expires_in_days": expires_in_days,
+            },
             idempotency_key=idempotency_key,
         )
 
@@ -2383,15 +2439,15 @@ class AdminNamespace(SyncNamespace):
 
     def bootstrap(
         self,
-        email: str,
-        password: str,
+        email: Optional[str] = None,
+        password: Optional[str] = None,
         *,
         display_name: Optional[str] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.AdminUser:
         """Create the first platform administrator.
 
-        `POST /v1/admin/bootstrap`
+        `POST /v1/admin/bootstrap` · also `fabric.admin_bootstrap(...)`
         """
         return self._client._call(
             _ops.ADMIN_BOOTSTRAP,
@@ -2479,20 +2535,25 @@ class AdminNamespace(SyncNamespace):
 
     def set_concurrency_limit(
         self,
-        organization_id: str,
+        organization_id: Optional[str] = None,
         max_concurrent_runs: Optional[int] = None,
         max_concurrent_jobs: Optional[int] = None,
         *,
+        scope: Optional[str] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.ConcurrencyLimit:
         """Set an organization's concurrency limits.
 
         `PUT /v1/admin/concurrency-limits`
+
+        Args:
+            scope: An organization id, or global (the default for every organization without its own limit).
         """
         return self._client._call(
             _ops.ADMIN_SET_CONCURRENCY_LIMIT,
             {
                 "organization_id": organization_id,
+                "scope": scope,
                 "max_concurrent_runs": max_concurrent_runs,
                 "max_concurrent_jobs": max_concurrent_jobs,
             },
@@ -2617,10 +2678,17 @@ class SinksNamespace(SyncNamespace):
     def create(
         self,
         org_id: str,
-        name: str,
-        path: str,
-        workflow_name: str,
+        name: Optional[str] = None,
+        path: Optional[str] = None,
+        workflow_name: Optional[str] = None,
         *,
+        sink_type: Optional[Literal["http", "cron"]] = None,
+        active: Optional[bool] = None,
+        cron_expression: Optional[str] = None,
+        timezone: Optional[str] = None,
+        verification: Optional[Dict[str, Any]] = None,
+        default_payload: Optional[Dict[str, Any]] = None,
+        input_context: Optional[Dict[str, Any]] = None,
         description: Optional[str] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.Sink:
@@ -2630,16 +2698,26 @@ class SinksNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
-            path: The trigger path segment
+            path: The trigger path (segments joined by /)
             workflow_name: The workflow to submit, e.g. research/trends.
+            cron_expression: Five-field cron (cron sinks).
+            timezone: IANA time zone of cron_expression.
+            default_payload: Input merged under each trigger's payload.
         """
         return self._client._call(
             _ops.CREATE_SINK,
             {
                 "org_id": org_id,
                 "name": name,
+                "sink_type": sink_type,
                 "path": path,
                 "workflow_name": workflow_name,
+                "active": active,
+                "cron_expression": cron_expression,
+                "timezone": timezone,
+                "verification": verification,
+                "default_payload": default_payload,
+                "input_context": input_context,
                 "description": description,
             },
             idempotency_key=idempotency_key,
@@ -3454,7 +3532,7 @@ class SyncMethods:
         content_type: Optional[str] = None,
         asset_id: Optional[str] = None,
         produced_by: Optional[str] = None,
-        consumed_from: Optional[str] = None,
+        consumed_from: Optional[Union[str, List[str]]] = None,
         metadata: Optional[Dict[str, Any]] = None,
         artifact_type: Optional[str] = None,
         idempotency_key: Optional[str] = None,
@@ -3462,6 +3540,10 @@ class SyncMethods:
         """Record an artifact produced by a run's task.
 
         `POST /v1/workflows/runs/{run_id}/artifacts` · also `fabric.workflows.runs.record_artifact(...)`
+
+        Args:
+            consumed_from: An artifact id, or a list of them.
+            artifact_type: Defaults to source.
         """
         return self._call(
             _ops.RECORD_RUN_ARTIFACT,
@@ -4259,7 +4341,7 @@ class SyncMethods:
         self,
         principal_id: str,
         action: str,
-        resource: str,
+        resource: Optional[str] = None,
         *,
         effect: Optional[Literal["allow", "deny"]] = None,
         organization_id: Optional[str] = None,
@@ -4268,6 +4350,9 @@ class SyncMethods:
         """Grant a permission to a principal.
 
         `POST /v1/permissions` · also `fabric.permissions.grant(...)`
+
+        Args:
+            resource: '<type>:<id>', '<type>:all' or '*'; omitted: every resource ('*').
         """
         return self._call(
             _ops.GRANT_PERMISSION,
@@ -4307,7 +4392,12 @@ class SyncMethods:
         )
 
     def resolve_workspace_role(
-        self, workspace_id: str, principal_id: Optional[str] = None
+        self,
+        workspace_id: Optional[str] = None,
+        principal_id: Optional[str] = None,
+        *,
+        team_id: Optional[str] = None,
+        organization_id: Optional[str] = None,
     ) -> types.RoleResolution:
         """Resolve a principal's role in a workspace (team).
 
@@ -4316,9 +4406,17 @@ class SyncMethods:
         Args:
             workspace_id: The workspace (team) id.
             principal_id: The principal; defaults to the caller.
+            team_id: The workspace (team) id, as the public 0.8/0.17 clients name it.
+            organization_id: The organization (used when no team is named).
         """
         return self._call(
-            _ops.RESOLVE_WORKSPACE_ROLE, {"workspace_id": workspace_id, "principal_id": principal_id}
+            _ops.RESOLVE_WORKSPACE_ROLE,
+            {
+                "workspace_id": workspace_id,
+                "team_id": team_id,
+                "organization_id": organization_id,
+                "principal_id": principal_id,
+            },
         )
 
     def list_api_keys(self) -> List[types.ApiKey]:
@@ -4390,6 +4488,36 @@ class SyncMethods:
             api_key_id: The API key id.
         """
         return self._call(_ops.DISABLE_API_KEY, {"api_key_id": api_key_id}, idempotency_key=idempotency_key)
+
+    def create_service_account_api_key(
+        self,
+        service_account_id: str,
+        name: Optional[str] = None,
+        scopes: Optional[List[str]] = None,
+        *,
+        description: Optional[str] = None,
+        expires_in_days: Optional[int] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> types.ApiKeyCreated:
+        """Create an API key for a service account.
+
+        `POST /v1/service-accounts/{service_account_id}/api-keys` · also `fabric.service_accounts.create_api_key(...)`
+
+        Args:
+            service_account_id: The service account id.
+            expires_in_days: Days until the key stops working (expires_at).
+        """
+        return self._call(
+            _ops.CREATE_SERVICE_ACCOUNT_API_KEY,
+            {
+                "service_account_id": service_account_id,
+                "name": name,
+                "description": description,
+                "scopes": scopes,
+                "expires_in_days": expires_in_days,
+            },
+            idempotency_key=idempotency_key,
+        )
 
     def list_webhooks(self, org_id: str) -> List[types.Webhook]:
         """List an organization's webhooks.
@@ -4720,5 +4848,23 @@ class SyncMethods:
         return self._call(
             _ops.CREATE_ASSET_SIGNED_URL,
             {"asset_id": asset_id, "ttl_seconds": ttl_seconds},
+            idempotency_key=idempotency_key,
+        )
+
+    def admin_bootstrap(
+        self,
+        email: Optional[str] = None,
+        password: Optional[str] = None,
+        *,
+        display_name: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> types.AdminUser:
+        """Create the first platform administrator.
+
+        `POST /v1/admin/bootstrap` · also `fabric.admin.bootstrap(...)`
+        """
+        return self._call(
+            _ops.ADMIN_BOOTSTRAP,
+            {"email": email, "password": password, "display_name": display_name},
             idempotency_key=idempotency_key,
         )
