@@ -13,7 +13,7 @@ PYTEST_FLAGS ?= -q -p no:cacheprovider
 LINT_DIRS := $(wildcard src tests codegen examples bench)
 
 .PHONY: help setup demo test test-all generate check-drift lint typecheck validate-spec unit integration \
-        import-check-39 bench bench-smoke reliability clean
+        import-check-39 bench bench-smoke reliability clean compat
 
 help:
 	@echo "make demo        start the local Fabric emulator and run the examples end to end"
@@ -38,6 +38,11 @@ demo: $(STAMP)
 generate: $(STAMP)
 	$(PY) codegen/generate.py
 	$(PY) codegen/unasync.py
+
+# The public fabric-platform 0.8.1 and 0.17.1 clients against the emulator, and their names on ours
+# (throwaway venvs cached in .cache/compat-venvs; the wheels are pinned by hash in tests/compat/).
+compat: $(STAMP)
+	$(PY) -m pytest $(PYTEST_FLAGS) -s tests/compat
 
 check-drift: $(STAMP)
 	$(PY) codegen/generate.py --check

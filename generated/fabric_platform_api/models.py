@@ -153,6 +153,9 @@ class ApiKeyCreated(FabricModel):
 class App(FabricModel):
     """A registered third-party app (an OAuth client owned by an organization); never carries its secret."""
 
+    slug: Optional[str] = None
+    allowed_origins: Optional[List[str]] = None
+    owner_user_id: Optional[str] = None
     id: str
     organization_id: str
     name: str

@@ -2582,11 +2582,17 @@ class AppsNamespace(SyncNamespace):
         redirect_uris: Optional[List[str]] = None,
         scopes: Optional[List[str]] = None,
         organization_id: Optional[str] = None,
+        slug: Optional[str] = None,
+        allowed_origins: Optional[List[str]] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.AppCreated:
         """Register an app.
 
         `POST /v1/apps`
+
+        Args:
+            slug: A URL-safe handle.
+            allowed_origins: Browser origins allowed to use the app (CORS).
         """
         return self._client._call(
             _ops.CREATE_APP,
@@ -2596,6 +2602,8 @@ class AppsNamespace(SyncNamespace):
                 "redirect_uris": redirect_uris,
                 "scopes": scopes,
                 "organization_id": organization_id,
+                "slug": slug,
+                "allowed_origins": allowed_origins,
             },
             idempotency_key=idempotency_key,
         )
@@ -2619,6 +2627,8 @@ class AppsNamespace(SyncNamespace):
         redirect_uris: Optional[List[str]] = None,
         scopes: Optional[List[str]] = None,
         active: Optional[bool] = None,
+        slug: Optional[str] = None,
+        allowed_origins: Optional[List[str]] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.App:
         """Update an app.
@@ -2637,6 +2647,8 @@ class AppsNamespace(SyncNamespace):
                 "redirect_uris": redirect_uris,
                 "scopes": scopes,
                 "active": active,
+                "slug": slug,
+                "allowed_origins": allowed_origins,
             },
             idempotency_key=idempotency_key,
         )

@@ -150,6 +150,10 @@ class ApiKeyCreated(TypedDict):
 class App(TypedDict):
     """A registered third-party app (an OAuth client owned by an organization); never carries its secret."""
 
+    slug: NotRequired[Optional[str]]
+    allowed_origins: NotRequired[List[str]]
+    owner_user_id: NotRequired[Optional[str]]
+    """The user who created the app."""
     id: str
     organization_id: str
     name: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 
 import pytest
 
@@ -19,10 +20,12 @@ from ._venvs import HERE, VERSIONS, clean_env, venv_python
 SUMMARY: dict = {}
 
 
-def drive(version: str) -> dict:
-    python = venv_python(version)
+def drive(version: str, *, shape: str = "") -> dict:
+    """Run the driver with a public release's venv, or (``shape``) with our SDK in our venv."""
+    python = sys.executable if shape else venv_python(version)
     with LocalFabric(speed=200.0) as fabric:
         env = clean_env(
+            FABRIC_COMPAT_SHAPE=shape,
             FABRIC_COMPAT_VERSION=version,
             FABRIC_COMPAT_BASE_URL=fabric.base_url,
             FABRIC_COMPAT_API_KEY=fabric.api_key,
@@ -40,9 +43,7 @@ def drive(version: str) -> dict:
     return json.loads(done.stdout)
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_every_public_method_works(version: str) -> None:
-    report = drive(version)
+def check(version: str, report: dict) -> None:
     results = report["results"]
     failing = {name: r["detail"] for name, r in sorted(results.items()) if not r["ok"]}
     methods = report["methods"]
@@ -54,3 +55,18 @@ def test_every_public_method_works(version: str) -> None:
     assert not report["uncovered"], f"public methods no step drives: {report['uncovered']}"
     assert not report["unknown"], f"steps naming methods the package lacks: {report['unknown']}"
     assert not failing, f"{len(failing)} methods of {version} fail: {sorted(failing)}"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_public_method_works(version: str) -> None:
+    check(version, drive(version))
+
+
+@pytest.mark.parametrize(("version", "shape"), [("0.8.1", "flat"), ("0.17.1", "ns")])
+def test_their_code_runs_unchanged_on_our_sdk(version: str, shape: str) -> None:
+    # The same calls, written for the public release, made on our FabricClient.
+    report = drive(version, shape=shape)
+    failing = {name: r["detail"] for name, r in sorted(report["results"].items()) if not r["ok"]}
+    for name, detail in failing.items():
+        print(f"  FAIL {name}: {detail}")
+    assert not failing, f"{len(failing)} calls written for {version} fail on our SDK: {sorted(failing)}"

@@ -115,7 +115,9 @@ async def _store_record(request: Request, org_id: str) -> Response:
     errors = []
     for key in ("asset_type", "name"):
         if not isinstance(body.get(key), str) or not body[key].strip() or len(body[key]) > 200:
-            errors.append({"path": key, "message": "is required (a non-empty string of at most 200 characters)"})
+            errors.append(
+                {"path": key, "message": "is required (a non-empty string of at most 200 characters)"}
+            )
     for key in ("provider", "provider_id"):
         if body.get(key) is not None and (not isinstance(body[key], str) or len(body[key]) > 500):
             errors.append({"path": key, "message": "must be a string (at most 500 characters) or null"})

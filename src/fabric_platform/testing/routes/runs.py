@@ -195,8 +195,10 @@ async def record_artifact(request: Request) -> Response:
             errors.append({"path": key, "message": "must be a string or null"})
     consumed = body.get("consumed_from")
     # The public clients send a list of artifact ids; ours sends one string.
-    if consumed is not None and not isinstance(consumed, str) and not (
-        isinstance(consumed, list) and all(isinstance(c, str) for c in consumed)
+    if (
+        consumed is not None
+        and not isinstance(consumed, str)
+        and not (isinstance(consumed, list) and all(isinstance(c, str) for c in consumed))
     ):
         errors.append({"path": "consumed_from", "message": "must be a string, a list of strings or null"})
     if (
