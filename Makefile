@@ -21,6 +21,7 @@ help:
 	@echo "make test-all    the test suite on Python 3.9, 3.10, 3.12 and 3.13 (pyenv)"
 	@echo "make generate    regenerate generated/ from spec/openapi.yaml and the sync twins of async sources"
 	@echo "make check-drift fail when generated/ is stale"
+	@echo "make compat      the public fabric-platform 0.8.1/0.17.1 clients against the emulator, and their names on ours"
 	@echo "make bench       benchmarks -> BENCHMARKS.md"
 	@echo "make reliability fault scenarios at full size -> RELIABILITY.md (make test runs them reduced)"
 

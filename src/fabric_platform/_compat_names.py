@@ -17,6 +17,8 @@ import ast
 import inspect
 from typing import Any, Callable, Dict, Mapping, Optional, Set, Tuple
 
+from ._raw import _single_request
+
 __all__ = ["install"]
 
 _EMPTY = inspect.Parameter.empty
@@ -118,6 +120,8 @@ FLAT: Dict[str, Entry] = {
 }
 
 _ORG_ONLY = "org_id=None"
+# The signature: ours, with org_id optional (every later parameter already has a default).
+_OURS_ORG_OPTIONAL = "<ours, org_id optional>"
 NAMESPACED: Dict[str, Entry] = {
     "admin.audit_logs": _e("audit_logs.list", ""),
     "admin.health_check": _e("system.health", ""),
@@ -220,7 +224,7 @@ for _name in (
     "archive", "audit_logs", "export", "get", "get_budget", "get_settings", "members", "permissions",
     "request_deletion", "rotate_webhook_secret", "spending", "teams", "usage", "usage_daily", "usage_records",
 ):  # fmt: skip
-    NAMESPACED[f"organizations.{_name}"] = _e(None, _ORG_ONLY, org=_ORG1)
+    NAMESPACED[f"organizations.{_name}"] = _e(None, _OURS_ORG_OPTIONAL, org=_ORG1)
 
 
 def _signature(text: str) -> inspect.Signature:
@@ -252,7 +256,16 @@ def _resolve(obj: Any, dotted: str) -> Any:
 
 def _forwarder(name: str, entry: Entry, original: Optional[Callable[..., Any]]) -> Callable[..., Any]:
     target, sig_text, rename, org_args, fixed = entry
-    signature = _signature(sig_text)
+    if sig_text == _OURS_ORG_OPTIONAL:
+        assert original is not None
+        ours = inspect.signature(original)
+        signature = ours.replace(
+            parameters=[
+                p.replace(default=None) if p.name == "org_id" else p for p in ours.parameters.values()
+            ]
+        )
+    else:
+        signature = _signature(sig_text)
     var_kw = next((p.name for p in signature.parameters.values() if p.kind is p.VAR_KEYWORD), None)
 
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -285,6 +298,8 @@ def _forwarder(name: str, entry: Entry, original: Optional[Callable[..., Any]]) 
     method.__qualname__ = method.__name__
     method.__doc__ = f"The public fabric-platform name ``{name}`` (forwards to ``{target or 'ours'}``)."
     method.__signature__ = signature  # type: ignore[attr-defined]
+    # with_raw_response applies when what we forward to is one request (a generated operation).
+    method._fabric_single_request = original is None or _single_request(original)  # type: ignore[attr-defined]
     return method
 
 
@@ -349,6 +364,7 @@ def _attach_record_upload(cls: type) -> None:
         fields.update(provider_id=provider_id, metadata=metadata, team_id=team_id)
         return self._client.create_org_asset(org, **{k: v for k, v in fields.items() if v is not None})
 
+    create_asset._fabric_single_request = True  # type: ignore[attr-defined]  # one request either way
     cls.create_asset = create_asset  # type: ignore[attr-defined]
 
 

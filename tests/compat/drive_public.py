@@ -370,9 +370,23 @@ step("delete_workflow_registry_entry", "workflows.registry.delete", lambda m: m(
 
 run = step("submit_run", "workflows.runs.submit", lambda m: m(WF, input={"topic": "AI"})) or {}
 run_id = data_id(run, "id", "run_id") or "missing"
+
+
+def invalid_submission() -> Any:
+    """validate=True with a bad input: a 400 whose code is the documented input_validation_failed."""
+    try:
+        return resolve(main, "submit_run" if FLAT else "workflows.runs.submit")(WF, input={}, validate=True)
+    except Exception as exc:
+        if getattr(exc, "code", None) != "input_validation_failed":
+            raise AssertionError(
+                f"error code {getattr(exc, 'code', None)!r}, not input_validation_failed"
+            ) from exc
+        raise
+
+
 R.run(
     "submit_run[validate]" if FLAT else "workflows.runs.submit[validate]",
-    lambda: resolve(main, "submit_run" if FLAT else "workflows.runs.submit")(WF, input={}, validate=True),
+    invalid_submission,
     expect="FabricValidationError",
 )
 step("wait_for_run", "workflows.runs.wait", lambda m: m(run_id, poll_interval=0.1, timeout=60))
