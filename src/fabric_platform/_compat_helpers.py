@@ -177,6 +177,7 @@ def sync_helpers() -> Dict[str, Callable[..., Any]]:
         args = _record_args(self, org_id, fields)
         return self._call(_RECORD_OP[0], args)
 
+    create_org_asset._fabric_single_request = True  # type: ignore[attr-defined]  # with_raw_response applies
     return {
         "as_user": as_user,
         "ai_shorts": ai_shorts,
@@ -230,6 +231,7 @@ def async_helpers() -> Dict[str, Callable[..., Any]]:
         """See ``FabricClient.create_org_asset``."""
         return await self._call(_RECORD_OP[0], _record_args(self, org_id, fields))
 
+    create_org_asset._fabric_single_request = True  # type: ignore[attr-defined]  # with_raw_response applies
     return {
         "as_user": as_user,
         "ai_shorts": ai_shorts,

@@ -20,12 +20,13 @@ from ._venvs import HERE, VERSIONS, clean_env, venv_python
 SUMMARY: dict = {}
 
 
-def drive(version: str, *, shape: str = "") -> dict:
+def drive(version: str, *, shape: str = "", strict: bool = False) -> dict:
     """Run the driver with a public release's venv, or (``shape``) with our SDK in our venv."""
     python = sys.executable if shape else venv_python(version)
     with LocalFabric(speed=200.0) as fabric:
         env = clean_env(
             FABRIC_COMPAT_SHAPE=shape,
+            FABRIC_COMPAT_STRICT="1" if strict else "",
             FABRIC_COMPAT_VERSION=version,
             FABRIC_COMPAT_BASE_URL=fabric.base_url,
             FABRIC_COMPAT_API_KEY=fabric.api_key,
@@ -63,9 +64,11 @@ def test_every_public_method_works(version: str) -> None:
 
 
 @pytest.mark.parametrize(("version", "shape"), [("0.8.1", "flat"), ("0.17.1", "ns")])
-def test_their_code_runs_unchanged_on_our_sdk(version: str, shape: str) -> None:
-    # The same calls, written for the public release, made on our FabricClient.
-    report = drive(version, shape=shape)
+@pytest.mark.parametrize("strict", [False, True], ids=["lenient", "strict"])
+def test_their_code_runs_unchanged_on_our_sdk(version: str, shape: str, strict: bool) -> None:
+    # The same calls, written for the public release, made on our FabricClient; strict=True
+    # also validates every answer against the spec's models.
+    report = drive(version, shape=shape, strict=strict)
     failing = {name: r["detail"] for name, r in sorted(report["results"].items()) if not r["ok"]}
     for name, detail in failing.items():
         print(f"  FAIL {name}: {detail}")
