@@ -115,22 +115,23 @@ async def revoke(request: Request) -> Response:
     return ok(None)
 
 
-async def resolve_org(request: Request) -> Response:
-    emulator = emulator_of(request)
+def _org_role(request: Request, org_id: str) -> Dict[str, Any]:
+    """The principal's (default: the caller's) role in ``org_id`` as a RoleResolution."""
     caller = current_principal(request)
     assert caller is not None
-    org_id = query_uuid(request, "organization_id") or default_org(request)
     require_org_action(request, org_id, "member.read")
     principal_id = query_uuid(request, "principal_id") or caller.id
-    member = membership(emulator, principal_id, org_id)
-    return ok(
-        {
-            "principal_id": principal_id,
-            "organization_id": org_id,
-            "workspace_id": None,
-            "role": member["role"] if member else None,
-        }
-    )
+    member = membership(emulator_of(request), principal_id, org_id)
+    return {
+        "principal_id": principal_id,
+        "organization_id": org_id,
+        "workspace_id": None,
+        "role": member["role"] if member else None,
+    }
+
+
+async def resolve_org(request: Request) -> Response:
+    return ok(_org_role(request, query_uuid(request, "organization_id") or default_org(request)))
 
 
 async def resolve_workspace(request: Request) -> Response:
@@ -149,17 +150,7 @@ async def resolve_workspace(request: Request) -> Response:
                 "Query parameter 'workspace_id' (or 'team_id' or 'organization_id') is required.",
                 {"errors": [{"path": "workspace_id", "message": "is required"}]},
             )
-        require_org_action(request, org_id, "member.read")
-        principal_id = query_uuid(request, "principal_id") or caller.id
-        member = membership(emulator, principal_id, org_id)
-        return ok(
-            {
-                "principal_id": principal_id,
-                "organization_id": org_id,
-                "workspace_id": None,
-                "role": member["role"] if member else None,
-            }
-        )
+        return ok(_org_role(request, org_id))
     team = org_doc(request, "teams", team_id, "member.read", "workspace")
     principal_id = query_uuid(request, "principal_id") or caller.id
     team_member = emulator.store.find_one(
