@@ -14,7 +14,7 @@ LINT_DIRS := $(wildcard src tests codegen examples bench)
 
 .PHONY: help setup demo test test-all generate check-drift lint typecheck validate-spec unit integration \
         import-check-39 bench bench-smoke reliability clean test-matrix matrix-oldest matrix-newest matrix-uvloop typecheck-users \
-        docs docs-serve test-docs lint-spec
+        docs docs-serve test-docs lint-spec compat
 
 help:
 	@echo "make demo        start the local Fabric emulator and run the examples end to end"
@@ -24,6 +24,7 @@ help:
 	@echo "make generate    regenerate generated/ from spec/openapi.yaml and the sync twins of async sources"
 	@echo "make check-drift fail when generated/ is stale"
 	@echo "make typecheck-users  the built wheel under mypy --strict and pyright, and a user project on its pytest fixtures"
+	@echo "make compat      the public fabric-platform 0.8.1/0.17.1 clients against the emulator, and their names on ours"
 	@echo "make bench       benchmarks -> BENCHMARKS.md"
 	@echo "make reliability fault scenarios at full size -> RELIABILITY.md (make test runs them reduced)"
 
@@ -42,6 +43,11 @@ generate: $(STAMP)
 	$(PY) codegen/generate.py
 	$(PY) codegen/unasync.py
 	$(PY) codegen/reference.py
+
+# The public fabric-platform 0.8.1 and 0.17.1 clients against the emulator, and their names on ours
+# (throwaway venvs cached in .cache/compat-venvs; the wheels are pinned by hash in tests/compat/).
+compat: $(STAMP)
+	$(PY) -m pytest $(PYTEST_FLAGS) -s tests/compat
 
 check-drift: $(STAMP)
 	$(PY) codegen/generate.py --check
@@ -146,7 +152,7 @@ reliability: $(STAMP)
 
 # The documentation site, built offline; --strict turns every broken link or reference into a failure.
 docs: $(STAMP)
-	$(PY) -m mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
 	@echo "site/: built from mkdocs.yml (open site/index.html)"
 
 docs-serve: $(STAMP)

@@ -36,6 +36,7 @@ PACKAGE_DIR = Path("src/fabric_platform")
 # (async source, sync twin), relative to src/fabric_platform.
 PAIRS: Tuple[Tuple[str, str], ...] = (
     ("resources/async_runs.py", "resources/sync_runs.py"),
+    ("resources/async_workflows.py", "resources/sync_workflows.py"),
     ("resources/async_downloads.py", "resources/sync_downloads.py"),
 )
 
@@ -44,6 +45,7 @@ RENAMES: Dict[str, str] = {
     # modules
     "async_client": "sync_client",  # fabric_platform_api.async_client
     "async_runs": "sync_runs",
+    "async_workflows": "sync_workflows",
     "async_downloads": "sync_downloads",
     # typing / collections.abc
     "AsyncIterator": "Iterator",

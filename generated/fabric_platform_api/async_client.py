@@ -52,6 +52,9 @@ class SystemNamespace(AsyncNamespace):
     async def health(self) -> types.Health:
         """Check that the control plane is up.
 
+        Needs no credentials. Answers 200 with `status` "ok" and the server `version` while
+        the control plane is up; use `system_status` for the state of each component.
+
         `GET /v1/health` · also `fabric.health_check(...)`
 
         Returns:
@@ -67,6 +70,10 @@ class SystemNamespace(AsyncNamespace):
     async def status(self) -> types.SystemStatus:
         """Get the status of the control plane and its components.
 
+        Needs no credentials. Returns an overall `status` and a `components` map (for
+        example `api`, `database`, `engine`, `events`) giving each component's state; the
+        overall status is `degraded` when any component is not `ok`.
+
         `GET /v1/system/status` · also `fabric.system_status(...)`
 
         Returns:
@@ -81,6 +88,9 @@ class SystemNamespace(AsyncNamespace):
 
     async def info(self) -> types.SystemInfo:
         """Get the server version and enabled features.
+
+        Needs no credentials. Returns the server `version` and `features`, the list of API
+        areas this server has enabled (for example `jobs`, `workflows`, `webhooks`).
 
         `GET /v1/system/info` · also `fabric.system_info(...)`
 
@@ -103,6 +113,12 @@ class AuthNamespace(AsyncNamespace):
     ) -> types.AuthTokens:
         """Create an account with email and password and sign in.
 
+        Needs no credentials. Creates a user from `email` and `password` (at least 8
+        characters) and returns AuthTokens for the new session, which the client stores and
+        uses from then on; a verification email is sent to the address. An email that
+        already has an account is 409 `conflict`, an invalid address or short password is
+        400.
+
         `POST /v1/auth/signup` · also `fabric.signup(...)`
 
         Returns:
@@ -122,6 +138,11 @@ class AuthNamespace(AsyncNamespace):
     ) -> types.AuthTokens:
         """Sign in with email and password.
 
+        Needs no credentials. Returns AuthTokens for `email` and `password`, which the
+        client stores and uses from then on; wrong credentials are 401. After repeated
+        failed attempts the account is locked and login answers 403 until a platform
+        administrator unlocks it or the password is reset.
+
         `POST /v1/auth/login` · also `fabric.login(...)`
 
         Returns:
@@ -138,6 +159,10 @@ class AuthNamespace(AsyncNamespace):
 
     async def magic_link(self, email: str, *, idempotency_key: Optional[str] = None) -> None:
         """Email a passwordless sign-in link.
+
+        Needs no credentials. Emails a one-time sign-in link to `email` and answers 202 with
+        no data; an address without an account gets one created the first time. Following
+        the link signs the user in and marks the email verified.
 
         `POST /v1/auth/magic-link` · also `fabric.magic_link(...)`
 
@@ -159,6 +184,12 @@ class AuthNamespace(AsyncNamespace):
         idempotency_key: Optional[str] = None,
     ) -> types.AuthTokens:
         """Sign in with an identity from a social provider.
+
+        Needs no credentials. Signs in with an identity vouched for by a social provider
+        (`provider`, `provider_user_id`, `email`, optional `display_name` and `avatar_url`)
+        and returns AuthTokens, which the client stores. The first sign-in links the
+        identity to the account with that email, creating the account if there is none, and
+        marks the email verified; a disabled account is 401.
 
         `POST /v1/auth/social-login` · also `fabric.social_login(...)`
 
@@ -188,6 +219,12 @@ class AuthNamespace(AsyncNamespace):
     async def refresh(self, refresh_token: str, *, idempotency_key: Optional[str] = None) -> types.AuthTokens:
         """Exchange a (single-use) refresh token for a new token pair.
 
+        Needs no credentials besides `refresh_token`. Returns a new AuthTokens pair, which
+        the client stores; the old refresh token is spent, and presenting a spent one again
+        revokes every token of that sign-in and answers 401 (an expired one is 401
+        `token_expired`). A retry with the same `Idempotency-Key` within a minute gets the
+        same pair back instead of tripping that rule.
+
         `POST /v1/auth/token/refresh` · also `fabric.refresh_token(...)`
 
         Returns:
@@ -207,6 +244,11 @@ class AuthNamespace(AsyncNamespace):
     ) -> None:
         """Sign out, revoking an access token.
 
+        Revokes the sign-in session that `access_token` belongs to, or the caller's own
+        session when it is omitted; every access and refresh token of that session stops
+        working, other sessions are untouched, and the client forgets its stored tokens. An
+        unknown token is not an error.
+
         `POST /v1/auth/logout` · also `fabric.logout(...)`
 
         Args:
@@ -224,6 +266,10 @@ class AuthNamespace(AsyncNamespace):
     async def logout_all(self, *, idempotency_key: Optional[str] = None) -> None:
         """Sign out every session of the current user.
 
+        Needs a signed-in user (an API key gets 403). Revokes the access and refresh tokens
+        of every session of the user and the client forgets its stored tokens; API keys keep
+        working.
+
         `POST /v1/auth/logout-all` · also `fabric.logout_all(...)`
 
         Raises:
@@ -235,6 +281,10 @@ class AuthNamespace(AsyncNamespace):
 
     async def forgot_password(self, email: str, *, idempotency_key: Optional[str] = None) -> None:
         """Email a password-recovery link.
+
+        Needs no credentials. Emails a password-recovery link carrying a one-time token to
+        `email` and answers 202 with no data; the answer is the same whether or not an
+        account exists, so it does not reveal accounts. Pass the token to `reset_password`.
 
         `POST /v1/auth/forgot-password` · also `fabric.forgot_password(...)`
 
@@ -251,6 +301,11 @@ class AuthNamespace(AsyncNamespace):
         self, recovery_token: str, new_password: str, *, idempotency_key: Optional[str] = None
     ) -> None:
         """Set a new password using the token from the recovery email.
+
+        Needs no credentials. Sets `new_password` (at least 8 characters) on the account the
+        recovery token belongs to (`recovery_token`, sent as `access_token` on the wire),
+        unlocks the account and revokes all of its sessions. The token is single-use; an
+        unknown, used or expired token is 400.
 
         `POST /v1/auth/reset-password` · also `fabric.reset_password(...)`
 
@@ -273,6 +328,10 @@ class AuthNamespace(AsyncNamespace):
     ) -> None:
         """Change the current user's password.
 
+        Needs a signed-in user (an API key gets 403). Replaces the password after checking
+        `current_password`; a wrong current password is 400 `validation_error` naming that
+        field, and `new_password` must be at least 8 characters.
+
         `POST /v1/auth/change-password` · also `fabric.change_password(...)`
 
         Raises:
@@ -289,6 +348,10 @@ class AuthNamespace(AsyncNamespace):
     async def resend_verification(self, email: str, *, idempotency_key: Optional[str] = None) -> None:
         """Send the email-verification message again.
 
+        Needs no credentials. Sends a new verification email to `email` when that account
+        exists and is not yet verified; otherwise nothing is sent, and the answer is the
+        same either way.
+
         `POST /v1/auth/resend-verification` · also `fabric.resend_verification(...)`
 
         Raises:
@@ -303,6 +366,10 @@ class AuthNamespace(AsyncNamespace):
     async def verify(self, token: str, *, idempotency_key: Optional[str] = None) -> None:
         """Verify an email address with the token from the verification message.
 
+        Needs no credentials. Marks the account's email as verified using the token from the
+        verification email (sent at signup or by `resend_verification`). The token is
+        single-use; an unknown, used or expired token is 400.
+
         `POST /v1/auth/verify` · also `fabric.verify_email(...)`
 
         Raises:
@@ -314,6 +381,12 @@ class AuthNamespace(AsyncNamespace):
 
     async def totp_enroll(self, *, idempotency_key: Optional[str] = None) -> types.TotpEnrollment:
         """Start TOTP enrollment for the current user.
+
+        Needs a signed-in user. Starts enrollment and returns an `otpauth_uri` for an
+        authenticator app and a set of single-use `recovery_codes`, shown only here;
+        enrollment completes with the first valid code sent to `totp_verify`. Calling it
+        again before that restarts enrollment with a new secret, and calling it while TOTP
+        is enabled is 409.
 
         `POST /v1/auth/totp/enroll` · also `fabric.totp_enroll(...)`
 
@@ -332,6 +405,11 @@ class AuthNamespace(AsyncNamespace):
     ) -> types.TotpVerifyResult:
         """Verify a TOTP code (completes enrollment on first success).
 
+        Needs a signed-in user who has started or completed enrollment (409 otherwise).
+        Checks `code` against the current 30-second step, allowing one step of clock skew,
+        and the first valid code completes enrollment. A wrong code, or one whose step was
+        already used, is not an error; the answer has `valid` set to false and a `message`.
+
         `POST /v1/auth/totp/verify` · also `fabric.totp_verify(...)`
 
         Returns:
@@ -349,6 +427,10 @@ class AuthNamespace(AsyncNamespace):
     ) -> types.TotpRecoveryResult:
         """Use a TOTP recovery code.
 
+        Needs a signed-in user with TOTP enabled (409 otherwise). Spends one recovery
+        `code`; each code works once, and a wrong or spent code gives `valid` false rather
+        than an error, while the `message` of an accepted code says how many remain.
+
         `POST /v1/auth/totp/recovery` · also `fabric.totp_recovery(...)`
 
         Returns:
@@ -363,6 +445,9 @@ class AuthNamespace(AsyncNamespace):
 
     async def totp_disable(self) -> None:
         """Disable TOTP for the current user.
+
+        Needs a signed-in user. Turns TOTP off and discards the secret and any unused
+        recovery codes; calling it when TOTP is not enabled also succeeds.
 
         `DELETE /v1/auth/totp` · also `fabric.totp_disable(...)`
 
@@ -394,6 +479,14 @@ class OauthNamespace(AsyncNamespace):
         idempotency_key: Optional[str] = None,
     ) -> types.OAuthToken:
         """Issue an OAuth access token (client credentials, refresh token or token exchange).
+
+        Needs no credentials besides `client_id` and `client_secret` (401 when they do not
+        match). `client_credentials` (the default) issues a token acting as the principal
+        who registered the client, limited to the client's scopes or the requested `scope`
+        subset, without a refresh token; `token_exchange` turns a user's `subject_token`
+        into a token of the client acting for that user, with a refresh token;
+        `refresh_token` spends a single-use OAuth refresh token for a new pair. A scope
+        outside the client's is 400, and the client stores the issued token.
 
         `POST /v1/oauth/token` · also `fabric.oauth_token(...)`
 
@@ -428,6 +521,10 @@ class OauthNamespace(AsyncNamespace):
     async def revoke(self, token: str, *, idempotency_key: Optional[str] = None) -> None:
         """Revoke an OAuth access or refresh token.
 
+        Revokes the given access or refresh `token` together with the other tokens issued in
+        the same grant. An unknown token is not an error and also answers 200, as OAuth
+        token revocation (RFC 7009) requires.
+
         `POST /v1/oauth/revoke` · also `fabric.oauth_revoke_token(...)`
 
         Raises:
@@ -445,6 +542,10 @@ class OauthClientsNamespace(AsyncNamespace):
 
     async def list(self) -> List[types.OAuthClient]:
         """List the OAuth clients visible to the caller.
+
+        Lists the OAuth clients of every organization the caller belongs to; admins and
+        owners see all of an organization's clients, other members only those they
+        registered. Client secrets are never included.
 
         `GET /v1/oauth/clients` · also `fabric.list_oauth_clients(...)`
 
@@ -468,6 +569,13 @@ class OauthClientsNamespace(AsyncNamespace):
         idempotency_key: Optional[str] = None,
     ) -> types.OAuthClient:
         """Register an OAuth client (its secret is returned only here).
+
+        Needs the `apikey.manage` action (admin role or above) in the organization
+        (`organization_id`, defaulting to the client's). Registers a client with `name`,
+        absolute `redirect_uris` and `scopes` and returns it with its generated `client_id`
+        and `client_secret`; the secret is shown only in this response. Tokens the client
+        obtains act with the registering principal's powers, narrowed to the client's
+        scopes.
 
         `POST /v1/oauth/clients` · also `fabric.create_oauth_client(...)`
 
@@ -493,6 +601,10 @@ class OauthClientsNamespace(AsyncNamespace):
     async def delete(self, client_id: str) -> None:
         """Delete an OAuth client.
 
+        Needs the `apikey.manage` action (admin role or above) in the client's organization.
+        Deletes the client and revokes every token issued to it; a client of an organization
+        the caller is not in is 404.
+
         `DELETE /v1/oauth/clients/{client_id}` · also `fabric.delete_oauth_client(...)`
 
         Args:
@@ -511,6 +623,11 @@ class JobsNamespace(AsyncNamespace):
 
     async def list(self, limit: Optional[int] = None, cursor: Optional[str] = None) -> types.JobPage:
         """List jobs, one cursor page at a time.
+
+        Returns the jobs of every organization the caller belongs to, newest first, as a
+        cursor page (`items`, `next_cursor`); pass `next_cursor` back as `cursor` for the
+        next page, or let the `iter_` method do it. A scoped API key needs a `job` scope
+        (403 otherwise).
 
         `GET /v1/jobs` · also `fabric.list_jobs(...)`
 
@@ -573,6 +690,11 @@ class JobsNamespace(AsyncNamespace):
     async def get(self, job_id: str) -> types.Job:
         """Get a job.
 
+        Returns the job with its current `status` (`queued`, `running`, `completed`,
+        `failed` or `cancelled`), its `output` once completed and its `error` once failed;
+        poll it or use `stream_job_events` to follow progress. A job of an organization the
+        caller does not belong to is 404, like an unknown id.
+
         `GET /v1/jobs/{job_id}` · also `fabric.get_job(...)`
 
         Returns:
@@ -587,6 +709,11 @@ class JobsNamespace(AsyncNamespace):
 
     async def usage(self, job_id: str) -> types.JobUsage:
         """Get the provider usage and cost of a job.
+
+        Returns the `provider` and `model` that served the job with its `input_units`,
+        `output_units` and `cost_usd`; the units and cost are 0 until the job has completed,
+        and stay 0 for a failed job. Visibility is as for `get_job` (404 outside the
+        caller's organizations).
 
         `GET /v1/jobs/{job_id}/usage` · also `fabric.get_job_usage(...)`
 
@@ -695,6 +822,12 @@ class WorkflowsNamespace(AsyncNamespace):
     ) -> types.WorkflowEstimate:
         """Estimate the cost of running a named workflow.
 
+        Needs membership (viewer role or above) of the organization (`organization_id`,
+        defaulting to the client's). Prices a run of the workflow `name` without starting
+        it; missing `input` fields are taken from the workflow's example input,
+        `input.variants` multiplies the cost and `cost_profile` scales it. An unknown
+        workflow is 404 and input that still fails validation is 400.
+
         `POST /v1/workflows/estimate` · also `fabric.estimate_workflow_cost(...)`
 
         Args:
@@ -722,6 +855,10 @@ class WorkflowsDefinitionsNamespace(AsyncNamespace):
     async def list(self, *, organization_id: Optional[str] = None) -> List[types.WorkflowDefinition]:
         """List the workflow definitions of an organization.
 
+        Needs membership (viewer role or above) of the organization (`organization_id`,
+        defaulting to the client's). Returns every definition of the organization in one
+        list, without pagination, each at its latest version.
+
         `GET /v1/workflow-definitions` · also `fabric.list_workflows(...)`
 
         Returns:
@@ -745,6 +882,13 @@ class WorkflowsDefinitionsNamespace(AsyncNamespace):
     ) -> types.WorkflowDefinition:
         """Create a workflow definition, or update the one with the same name in the org (version+1, same id).
 
+        Needs the `workflow.edit` action (member role or above) in the organization
+        (`organization_id`, defaulting to the client's). Each node needs a known `type` (see
+        `list_nodes`) and gets a `key` when it has none; invalid nodes are a 400 listing
+        every problem in `details.errors`. Sending an existing name replaces its `nodes` and
+        `defaults` under the same id and raises `version`, while runs already created keep
+        the nodes they started with.
+
         `POST /v1/workflow-definitions` · also `fabric.upsert_workflow(...)`
 
         Returns:
@@ -763,6 +907,10 @@ class WorkflowsDefinitionsNamespace(AsyncNamespace):
 
     async def get(self, workflow_id: str) -> types.WorkflowDefinition:
         """Get a workflow definition.
+
+        Returns the definition with its `nodes`, `defaults` and current `version`. A
+        definition of an organization the caller does not belong to is 404, like an unknown
+        id.
 
         `GET /v1/workflow-definitions/{workflow_id}` · also `fabric.get_workflow(...)`
 
@@ -823,6 +971,12 @@ class WorkflowsRunsNamespace(AsyncNamespace):
     ) -> types.Run:
         """Start a created run.
 
+        Needs the `workflow.run` action (member role or above). Starts a run created with
+        `POST /v1/workflow-runs` and answers 202 while it is handed to the engine; when the
+        organization is at its concurrency limit the run stays `pending`, and a higher
+        `priority` makes it start before other pending runs. Starting a run twice, or one
+        that is no longer pending, is 409.
+
         `POST /v1/workflow-runs/{run_id}/start`
 
         Returns:
@@ -842,6 +996,11 @@ class WorkflowsRunsNamespace(AsyncNamespace):
     async def get_legacy(self, run_id: str) -> types.Run:
         """Get a run (id-based API).
 
+        Returns the run with its `status`, `progress`, `input`, `output` and `error`;
+        `wait_for_run` polls this until the status is terminal. Runs of definitions and of
+        named workflows are both found here; a run outside the caller's organizations is
+        404.
+
         `GET /v1/workflow-runs/{run_id}` · also `fabric.get_run(...)`
 
         Returns:
@@ -858,6 +1017,11 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         self, run_id: str, reason: Optional[str] = None, *, idempotency_key: Optional[str] = None
     ) -> types.Run:
         """Cancel a run.
+
+        Needs the `workflow.run` action (member role or above). Moves a run that has not
+        finished to `cancelled`, records the optional `reason`, cancels the child runs of
+        its subworkflow nodes and publishes `workflow.run.cancelled`. A run that already
+        finished is 409.
 
         `POST /v1/workflow-runs/{run_id}/cancel` · also `fabric.cancel_run(...)`
 
@@ -878,6 +1042,12 @@ class WorkflowsRunsNamespace(AsyncNamespace):
     ) -> types.BulkCancelResult:
         """Cancel several runs at once.
 
+        Cancels each listed run (up to 1000 run ids, duplicates ignored) that the caller may
+        cancel (the `workflow.run` action) and that has not finished. Instead of failing the
+        whole call it answers with `cancelled` ids and `not_cancelled` entries carrying a
+        `reason`, `not_found` for unknown or inaccessible runs and `already <status>` for
+        finished ones.
+
         `POST /v1/workflow-runs/bulk-cancel` · also `fabric.bulk_cancel_runs(...)`
 
         Returns:
@@ -895,6 +1065,10 @@ class WorkflowsRunsNamespace(AsyncNamespace):
     async def log(self, run_id: str) -> types.RunLog:
         """Get a run's log.
 
+        Returns the run's log `entries` (`timestamp`, `level`, `node_key`, `message`) oldest
+        first, covering creation, node starts and completions, pauses, signals and the final
+        status. Needs membership of the run's organization (404 otherwise).
+
         `GET /v1/workflow-runs/{run_id}/log` · also `fabric.run_log(...)`
 
         Returns:
@@ -909,6 +1083,10 @@ class WorkflowsRunsNamespace(AsyncNamespace):
 
     async def children(self, run_id: str) -> List[types.Run]:
         """List the child runs spawned by a run's subworkflow nodes.
+
+        Returns the runs started by this run's `subworkflow` nodes, each with
+        `parent_run_id` set to this run; regenerations that name this run as their parent
+        are not included. Needs membership of the run's organization (404 otherwise).
 
         `GET /v1/workflow-runs/{run_id}/children` · also `fabric.list_children(...)`
 
@@ -931,6 +1109,11 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         idempotency_key: Optional[str] = None,
     ) -> types.Run:
         """Resume a waiting node (approval, wait_for_input) with data; 409 if the node is not waiting.
+
+        Needs the `workflow.run` action (member role or above). Completes the waiting
+        `approval` or `wait_for_input` node `node_key` with the request body as its output
+        and lets the run continue; an approval node whose body sets `approved` to false
+        fails instead, and the run with it. A node key the run does not have is 404.
 
         `POST /v1/workflow-runs/{run_id}/nodes/{node_key}/resume` · also `fabric.resume_node(...)`
 
@@ -960,6 +1143,11 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         created_by: Optional[str] = None,
     ) -> List[types.Run]:
         """List runs of named workflows.
+
+        Needs membership (viewer role or above) of the organization (`organization_id`,
+        defaulting to the client's). Returns the organization's runs newest first,
+        definition runs included, optionally only those of `team_id` or `created_by`, with
+        offset pagination (`limit`, `offset`) and the full count in `meta.total`.
 
         `GET /v1/workflows/runs` · also `fabric.list_runs(...)`
 
@@ -1013,6 +1201,10 @@ class WorkflowsRunsNamespace(AsyncNamespace):
     ) -> List[types.Run]:
         """List runs in status waiting (a node awaits resume, signal or approval).
 
+        Works like `list_runs` but returns only runs whose `status` is `waiting`, newest
+        first with offset pagination and `meta.total`; move them on with `resume_node`,
+        `signal_run` or `approve_run`.
+
         `GET /v1/workflows/runs/waiting` · also `fabric.list_waiting_runs(...)`
 
         Args:
@@ -1058,6 +1250,11 @@ class WorkflowsRunsNamespace(AsyncNamespace):
     async def get(self, run_id: str) -> types.Run:
         """Get a run of a named workflow.
 
+        Returns the run with its `status`, `progress`, `variants` and lineage
+        (`parent_run_id`, `parent_variant_index`); use `get_run_output` for the outputs and
+        artifacts of each variant. Any run the caller may read is found, whichever API
+        created it; others are 404.
+
         `GET /v1/workflows/runs/{run_id}`
 
         Returns:
@@ -1074,6 +1271,11 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         self, run_id: str, reason: Optional[str] = None, *, idempotency_key: Optional[str] = None
     ) -> types.Run:
         """Pause a run.
+
+        Needs the `workflow.run` action (member role or above). Pauses a `pending`,
+        `running` or `waiting` run, recording the optional `reason`, and publishes
+        `workflow.run.paused`; the step in progress is interrupted and done again on resume.
+        A run in any other status is 409.
 
         `POST /v1/workflows/runs/{run_id}/pause` · also `fabric.pause_run(...)`
 
@@ -1094,6 +1296,10 @@ class WorkflowsRunsNamespace(AsyncNamespace):
     ) -> types.Run:
         """Resume a paused run.
 
+        Needs the `workflow.run` action (member role or above). Returns a `paused` run to
+        the status it was paused from (`pending`, `running` or `waiting`) and publishes
+        `workflow.run.resumed`. A run that is not paused is 409.
+
         `POST /v1/workflows/runs/{run_id}/resume` · also `fabric.resume_run(...)`
 
         Returns:
@@ -1113,6 +1319,11 @@ class WorkflowsRunsNamespace(AsyncNamespace):
     ) -> types.Run:
         """Recover a failed or stuck run.
 
+        Needs the `workflow.run` action (member role or above). Continues a `failed` run, or
+        one left `pending` or `running` with nothing driving it, from its first unfinished
+        node; completed nodes and finished variants are not redone, and a failed subworkflow
+        child is retried as a new child run. A run in any other status is 409.
+
         `POST /v1/workflows/runs/{run_id}/recover` · also `fabric.recover_run(...)`
 
         Returns:
@@ -1131,6 +1342,11 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         self, run_id: str, reason: str, *, idempotency_key: Optional[str] = None
     ) -> types.Run:
         """Cancel a run of a named workflow, recording a reason.
+
+        Needs the `workflow.run` action (member role or above). Works like `cancel_run` but
+        `reason` is required (400 without it); the reason is kept on the run and in the
+        `workflow.run.cancelled` event, and child runs of subworkflow nodes are cancelled
+        too. A run that already finished is 409.
 
         `POST /v1/workflows/runs/{run_id}/cancel` · also `fabric.cancel_run_with_reason(...)`
 
@@ -1155,6 +1371,12 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         idempotency_key: Optional[str] = None,
     ) -> types.Run:
         """Send a named signal to a run.
+
+        Needs the `workflow.run` action (member role or above). Delivers `signal_name` with
+        the optional `payload` to the waiting node whose key is that name, or whose
+        `wait_for_input` config listens for it, and completes that node with the payload.
+        When no node is waiting for it the signal is kept and completes such a node as soon
+        as it starts waiting; a run that already finished is 409.
 
         `POST /v1/workflows/runs/{run_id}/signal` · also `fabric.signal_run(...)`
 
@@ -1183,6 +1405,11 @@ class WorkflowsRunsNamespace(AsyncNamespace):
     ) -> types.Run:
         """Approve (or reject) a run waiting for approval.
 
+        Needs the `workflow.run` action (member role or above). Completes the run's waiting
+        node (an approval node first) with `data` plus `approved` and `reason`; `approved`
+        set to false on an approval node fails that node and the run. A run with no waiting
+        node is 409.
+
         `POST /v1/workflows/runs/{run_id}/approve` · also `fabric.approve_run(...)`
 
         Returns:
@@ -1201,6 +1428,11 @@ class WorkflowsRunsNamespace(AsyncNamespace):
 
     async def artifacts(self, run_id: str) -> List[types.RunArtifact]:
         """List a run's artifacts.
+
+        Returns every artifact recorded for the run, across all variants, each with its
+        `variant_index` and a signed `download_url` that needs no credentials until
+        `download_url_expires_at` (both null when the server holds no bytes for it). Needs
+        membership of the run's organization (404 otherwise).
 
         `GET /v1/workflows/runs/{run_id}/artifacts` · also `fabric.list_run_artifacts(...)`
 
@@ -1223,14 +1455,24 @@ class WorkflowsRunsNamespace(AsyncNamespace):
         content_type: Optional[str] = None,
         asset_id: Optional[str] = None,
         produced_by: Optional[str] = None,
-        consumed_from: Optional[str] = None,
+        consumed_from: Optional[Union[str, List[str]]] = None,
         metadata: Optional[Dict[str, Any]] = None,
         artifact_type: Optional[str] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.RunArtifact:
         """Record an artifact produced by a run's task.
 
+        Needs the `workflow.run` action (member role or above). Records a file one of the
+        run's tasks produced, named by `task_id` and `filename`, optionally pointing at an
+        uploaded asset (`asset_id`), with `artifact_type` (default `source`) and
+        `consumed_from` (an artifact id or a list of them); returns the stored artifact. Its
+        `download_url` is null unless the server holds bytes for it.
+
         `POST /v1/workflows/runs/{run_id}/artifacts` · also `fabric.record_run_artifact(...)`
+
+        Args:
+            consumed_from: An artifact id, or a list of them.
+            artifact_type: Defaults to source.
 
         Returns:
             The recorded artifact.
@@ -1258,6 +1500,10 @@ class WorkflowsRunsNamespace(AsyncNamespace):
 
     async def costs(self, run_id: str) -> types.CostBreakdown:
         """Get a run's cost, in total and per node.
+
+        Returns `total_usd` and `per_node`, the USD cost recorded so far for each node key
+        (internal shim nodes left out); nodes that have not run count 0. Needs membership of
+        the run's organization (404 otherwise).
 
         `GET /v1/workflows/runs/{run_id}/costs` · also `fabric.get_cost_breakdown(...)`
 
@@ -1312,6 +1558,13 @@ class WorkflowsRegistryNamespace(AsyncNamespace):
     ) -> types.RegistryEntry:
         """Compose a new named workflow from steps and register it.
 
+        Needs the `workflow.edit` action (member role or above) in the organization.
+        Registers `name` as a workflow that runs `steps` in order (1 to 20, each a workflow
+        name or `{workflow, input}`), giving each step the run's input merged with the
+        step's own `input`; steps must be existing workflows that are not themselves
+        composed, and a built-in name cannot be used (400). Composing again under a name
+        already in the registry replaces that entry and raises its version.
+
         `POST /v1/workflows/compose` · also `fabric.compose_workflow(...)`
 
         Args:
@@ -1335,6 +1588,11 @@ class WorkflowsRegistryNamespace(AsyncNamespace):
         self, *, organization_id: Optional[str] = None, team_id: Optional[str] = None
     ) -> List[types.RegistryEntry]:
         """List the named workflows available to an organization.
+
+        Needs membership (viewer role or above) of the organization (`organization_id`,
+        defaulting to the client's). Returns the built-in workflows, with any organization-
+        level changes to their descriptive fields, followed by the organization's custom and
+        composed entries; with `team_id`, entries registered for other teams are left out.
 
         `GET /v1/workflow-registry` · also `fabric.list_workflow_registry(...)`
 
@@ -1401,6 +1659,11 @@ class WorkflowsRegistryNamespace(AsyncNamespace):
     ) -> types.RegistryEntry:
         """Get a registry entry by workflow name.
 
+        Looks up one entry by its hierarchical name, sent with the slashes unescaped
+        (`research/trends`); built-in workflows are always found and an unknown name is 404.
+        Needs membership (viewer role or above) of the organization (`organization_id`,
+        defaulting to the client's).
+
         `GET /v1/workflow-registry/{workflow_name}` · also `fabric.get_workflow_registry_entry(...)`
 
         Args:
@@ -1424,6 +1687,11 @@ class WorkflowsRegistryNamespace(AsyncNamespace):
     ) -> None:
         """Delete a registry entry.
 
+        Needs the `workflow.edit` action (member role or above). Deletes a custom or
+        composed entry, or the organization's changes to a built-in, which restores the
+        built-in's defaults; a built-in itself cannot be deleted (409) and an unknown name
+        is 404.
+
         `DELETE /v1/workflow-registry/{workflow_name}` · also `fabric.delete_workflow_registry_entry(...)`
 
         Args:
@@ -1441,6 +1709,12 @@ class WorkflowsRegistryNamespace(AsyncNamespace):
 
     async def get_schemas(self, name: str, *, organization_id: Optional[str] = None) -> types.WorkflowSchemas:
         """Get a workflow's input, output and per-task JSON Schemas (all null when untyped).
+
+        Needs membership (viewer role or above) of the organization. Returns the
+        `input_schema`, `output_schema`, per-task `task_schemas` and type-coverage
+        `warnings` derived from the workflow's declared types, which is what `validate=True`
+        on submit checks against; an untyped workflow has null schemas and is not validated.
+        Send the name with its slashes unescaped; an unknown name is 404.
 
         `GET /v1/workflow-schemas/{workflow_name}` · also `fabric.get_workflow_schemas(...)`
 
@@ -1466,6 +1740,10 @@ class NodesNamespace(AsyncNamespace):
     async def list(self) -> List[types.NodeType]:
         """List the node type catalogue.
 
+        Returns every node type a workflow definition may use, each with its `id` (the type
+        name), a `description` and the JSON Schema of its `config`. Needs an authenticated
+        caller but no organization role.
+
         `GET /v1/nodes` · also `fabric.list_nodes(...)`
 
         Returns:
@@ -1480,6 +1758,9 @@ class NodesNamespace(AsyncNamespace):
 
     async def get(self, node_id: str) -> types.NodeType:
         """Get one node type from the catalogue.
+
+        Returns one node type by its id, which is the type name (for example `ai_generate`
+        or `approval`), with the JSON Schema of its `config`; an unknown type is 404.
 
         `GET /v1/nodes/{node_id}` · also `fabric.get_node(...)`
 
@@ -1499,6 +1780,10 @@ class SchedulesNamespace(AsyncNamespace):
 
     async def list(self, workflow_definition_id: str) -> List[types.Schedule]:
         """List the schedules of a workflow definition.
+
+        Returns every schedule of the workflow definition in one list, without pagination.
+        Needs membership of the definition's organization; a definition outside the caller's
+        organizations is 404.
 
         `GET /v1/workflow-definitions/{workflow_definition_id}/schedules` · also `fabric.list_schedules(...)`
 
@@ -1525,6 +1810,13 @@ class SchedulesNamespace(AsyncNamespace):
         idempotency_key: Optional[str] = None,
     ) -> types.Schedule:
         """Create a cron schedule for a workflow definition (invalid cron is a 400).
+
+        Needs the `workflow.edit` action (member role or above) in the definition's
+        organization. Stores a cron schedule (five fields, or a nickname such as `@daily`)
+        evaluated in the IANA `timezone` (default UTC) that starts a run of the definition
+        with `input_context` each time it fires, and returns it with `next_run_at` in UTC;
+        `concurrency_policy` decides what a firing does while an earlier run is still
+        active. An invalid cron expression or time zone is a 400 naming the field.
 
         `POST /v1/workflow-definitions/{workflow_definition_id}/schedules` · also `fabric.create_schedule(...)`
 
@@ -1556,6 +1848,10 @@ class SchedulesNamespace(AsyncNamespace):
     async def get(self, schedule_id: str) -> types.Schedule:
         """Get a schedule.
 
+        Returns the schedule with `enabled`, `next_run_at` (UTC, null while disabled) and
+        `last_run_at`. A schedule outside the caller's organizations is 404, like an unknown
+        id.
+
         `GET /v1/schedules/{schedule_id}` · also `fabric.get_schedule(...)`
 
         Returns:
@@ -1580,6 +1876,12 @@ class SchedulesNamespace(AsyncNamespace):
         idempotency_key: Optional[str] = None,
     ) -> types.Schedule:
         """Update some fields of a schedule.
+
+        Needs the `workflow.edit` action (member role or above). Changes only the fields
+        sent (`cron_expression`, `timezone`, `enabled`, `input_context`,
+        `concurrency_policy`); `next_run_at` is computed again from now when the timing
+        changes or the schedule is enabled, and cleared when it is disabled. Invalid values
+        are 400.
 
         `PATCH /v1/schedules/{schedule_id}` · also `fabric.update_schedule(...)`
 
@@ -1607,6 +1909,9 @@ class SchedulesNamespace(AsyncNamespace):
     async def delete(self, schedule_id: str) -> None:
         """Delete a schedule.
 
+        Needs the `workflow.edit` action (member role or above). Deletes the schedule so it
+        no longer fires; runs it already started are not affected.
+
         `DELETE /v1/schedules/{schedule_id}` · also `fabric.delete_schedule(...)`
 
         Raises:
@@ -1620,6 +1925,13 @@ class SchedulesNamespace(AsyncNamespace):
         self, schedule_id: str, *, idempotency_key: Optional[str] = None
     ) -> types.ScheduleTrigger:
         """Trigger a schedule now (manual run).
+
+        Needs the `workflow.run` action (member role or above). Starts a run of the
+        schedule's definition now with its `input_context`, even when the schedule is
+        disabled, records it in the history as a `manual` trigger and publishes
+        `schedule.triggered`; the cron timing is unchanged. Under `concurrency_policy`
+        `forbid` with a run still active it is 409, and a definition that no longer exists
+        is 404.
 
         `POST /v1/schedules/{schedule_id}/trigger` · also `fabric.trigger_schedule(...)`
 
@@ -1637,6 +1949,10 @@ class SchedulesNamespace(AsyncNamespace):
 
     async def history(self, schedule_id: str) -> List[types.ScheduleHistoryEntry]:
         """List the runs a schedule has triggered.
+
+        Returns the runs the schedule has started, newest first, each with `run_id`,
+        `triggered_at`, `trigger` (`cron` or `manual`) and the run's current `status`. Needs
+        membership of the schedule's organization (404 otherwise).
 
         `GET /v1/schedules/{schedule_id}/history` · also `fabric.schedule_history(...)`
 
@@ -1657,6 +1973,10 @@ class ProvidersNamespace(AsyncNamespace):
     async def __call__(self) -> List[types.Provider]:
         """List the model providers, their modalities and models.
 
+        Returns each provider's `id`, the `modalities` it serves and its `models`; a model
+        name can be passed as `model` to `execute_provider` and `estimate_cost`, or in a
+        job's `params`. Needs an authenticated caller.
+
         `GET /v1/providers` · also `fabric.providers.list(...)`
 
         Returns:
@@ -1671,6 +1991,10 @@ class ProvidersNamespace(AsyncNamespace):
 
     async def list(self) -> List[types.Provider]:
         """List the model providers, their modalities and models.
+
+        Returns each provider's `id`, the `modalities` it serves and its `models`; a model
+        name can be passed as `model` to `execute_provider` and `estimate_cost`, or in a
+        job's `params`. Needs an authenticated caller.
 
         `GET /v1/providers` · also `fabric.providers(...)`
 
@@ -1694,6 +2018,11 @@ class ProvidersNamespace(AsyncNamespace):
         idempotency_key: Optional[str] = None,
     ) -> types.ProviderExecution:
         """Execute a provider call directly.
+
+        Calls a provider synchronously for `modality` and `input`, with `model` (the
+        modality's default model when omitted) and optional `params`, and returns the
+        `output` and `usage` (units and `cost_usd`) in the response; no job is created. An
+        unknown modality or model, or a model that does not serve the modality, is 400.
 
         `POST /v1/providers/execute` · also `fabric.execute_provider(...)`
 
@@ -1721,6 +2050,10 @@ class ProvidersNamespace(AsyncNamespace):
     ) -> types.CostEstimate:
         """Estimate the cost of a provider call.
 
+        Prices a provider call without making it, from the same `modality`, `input` and
+        optional `model` as `execute_provider`, and returns `estimated_cost_usd` and
+        `input_units`. Unknown modalities and models are 400, as for `execute_provider`.
+
         `POST /v1/providers/estimate` · also `fabric.estimate_cost(...)`
 
         Returns:
@@ -1743,6 +2076,10 @@ class OrganizationsNamespace(AsyncNamespace):
 
     async def list(self) -> List[types.Organization]:
         """List the organizations the caller belongs to.
+
+        Returns every organization in which the caller has an active membership, archived
+        ones included; organizations the caller does not belong to are never listed.
+        `get_my_organizations` gives the caller's role in each.
 
         `GET /v1/organizations` · also `fabric.list_organizations(...)`
 
@@ -1783,6 +2120,10 @@ class OrganizationsNamespace(AsyncNamespace):
 
     async def get(self, org_id: str) -> types.Organization:
         """Get an organization.
+
+        Returns the organization's `slug`, `name` and `archived` flag. Needs membership
+        (viewer role or above); an organization the caller does not belong to is 404, like
+        an unknown id.
 
         `GET /v1/organizations/{org_id}` · also `fabric.get_organization(...)`
 
@@ -1833,6 +2174,10 @@ class OrganizationsNamespace(AsyncNamespace):
     async def archive(self, org_id: str, *, idempotency_key: Optional[str] = None) -> types.Organization:
         """Archive an organization (it becomes read-only).
 
+        Needs the owner role. Marks the organization `archived`; from then on calls that
+        change its data are refused with 409 `conflict`, while reads and the organization-
+        level calls (update, export, deletion request, archive again) still work.
+
         `POST /v1/organizations/{org_id}/archive` · also `fabric.archive_organization(...)`
 
         Args:
@@ -1877,6 +2222,11 @@ class OrganizationsNamespace(AsyncNamespace):
     async def export(self, org_id: str) -> types.OrgExport:
         """Export an organization's data as JSON.
 
+        Needs the `org.admin` action (admin role or above). Returns one JSON document
+        holding the organization, its teams, memberships, invitations, webhooks and
+        settings, plus `exported_at`; secret values, webhook secrets and key material are
+        never included.
+
         `GET /v1/organizations/{org_id}/export` · also `fabric.export_organization(...)`
 
         Args:
@@ -1894,6 +2244,11 @@ class OrganizationsNamespace(AsyncNamespace):
 
     async def members(self, org_id: str) -> List[types.Membership]:
         """List an organization's members.
+
+        Returns the organization-level memberships, deactivated ones included (`active`
+        false), each with `principal_id`, `role` and `email` (null for service accounts);
+        team memberships are not listed here. Needs membership (viewer role or above); a
+        non-member gets 404.
 
         `GET /v1/organizations/{org_id}/members` · also `fabric.list_org_members(...)`
 
@@ -1913,6 +2268,9 @@ class OrganizationsNamespace(AsyncNamespace):
     async def teams(self, org_id: str) -> List[types.Team]:
         """List an organization's teams.
 
+        Returns all teams of the organization. Needs membership (viewer role or above); a
+        non-member gets 404.
+
         `GET /v1/organizations/{org_id}/teams` · also `fabric.list_org_teams(...)`
 
         Args:
@@ -1931,6 +2289,10 @@ class OrganizationsNamespace(AsyncNamespace):
     async def permissions(self, org_id: str) -> List[types.PermissionGrant]:
         """List the permission grants of an organization.
 
+        Returns the explicit permission grants of the organization; admins and owners see
+        all of them, other members only their own. Roles are not listed here (see
+        `resolve_org_role`); a non-member gets 404.
+
         `GET /v1/organizations/{org_id}/permissions` · also `fabric.get_org_permissions(...)`
 
         Args:
@@ -1948,6 +2310,11 @@ class OrganizationsNamespace(AsyncNamespace):
 
     async def get_settings(self, org_id: str) -> types.OrgSettings:
         """Get an organization's settings.
+
+        Returns the organization's settings, with defaults for anything never set
+        (`default_member_role` member, `require_totp` false, empty `allowed_email_domains`,
+        `data_retention_days` null); the server may include further settings. Needs
+        membership (viewer role or above).
 
         `GET /v1/organizations/{org_id}/settings` · also `fabric.get_org_settings(...)`
 
@@ -2005,6 +2372,11 @@ class OrganizationsNamespace(AsyncNamespace):
 
     async def get_budget(self, org_id: str) -> types.Budget:
         """Get an organization's monthly budget and current spend.
+
+        Returns `monthly_limit_usd` (null for no limit) and `current_spend_usd`, the sum of
+        this calendar month's usage records. Once the spend reaches the limit new jobs and
+        runs are refused with 403 `budget_exceeded`, as is a run whose estimated cost would
+        pass it. Needs membership (viewer role or above).
 
         `GET /v1/organizations/{org_id}/budget` · also `fabric.get_org_budget(...)`
 
@@ -2078,6 +2450,11 @@ class OrganizationsNamespace(AsyncNamespace):
     async def list_secrets(self, *, org_id: Optional[str] = None) -> List[types.SecretInfo]:
         """List the names of the organization's secrets.
 
+        Returns the `name`, `created_at` and `updated_at` of each secret of the organization
+        (the client's `organization_id` by default); values are write-only and never
+        returned, and the flat `list_secrets()` returns only the names. Needs membership
+        (viewer role or above).
+
         `GET /v1/organizations/{org_id}/secrets` · also `fabric.list_secrets(...)`
 
         Args:
@@ -2121,6 +2498,10 @@ class OrganizationsNamespace(AsyncNamespace):
     async def delete_secret(self, name: str, *, org_id: Optional[str] = None) -> None:
         """Delete an organization secret.
 
+        Needs the `secret.manage` action (admin role or above). Deletes the named secret of
+        the organization (the client's `organization_id` by default); a name that does not
+        exist is 404.
+
         `DELETE /v1/organizations/{org_id}/secrets/{name}` · also `fabric.delete_secret(...)`
 
         Args:
@@ -2136,6 +2517,10 @@ class OrganizationsNamespace(AsyncNamespace):
 
     async def usage(self, org_id: str) -> types.OrgUsage:
         """Get an organization's usage totals for the current period.
+
+        Returns totals for the current calendar month (UTC), counted from the organization's
+        usage records (`total_runs` and `total_jobs` that incurred usage, `total_cost_usd`),
+        with `period_start` and `period_end`. Needs membership (viewer role or above).
 
         `GET /v1/organizations/{org_id}/usage` · also `fabric.get_org_usage(...)`
 
@@ -2156,6 +2541,11 @@ class OrganizationsNamespace(AsyncNamespace):
         self, org_id: str, *, limit: Optional[int] = None, cursor: Optional[str] = None
     ) -> types.UsageRecordPage:
         """List an organization's usage records.
+
+        Returns the organization's usage records newest first as a cursor page; each is one
+        metered provider call or finished run variant with its `job_id` or `run_id`,
+        `modality`, `provider`, `model`, `units` and `cost_usd`. Needs membership (viewer
+        role or above).
 
         `GET /v1/organizations/{org_id}/usage/records` · also `fabric.get_org_usage_records(...)`
 
@@ -2185,6 +2575,10 @@ class OrganizationsNamespace(AsyncNamespace):
     async def usage_daily(self, org_id: str) -> List[types.UsageDaily]:
         """Get an organization's usage per day.
 
+        Returns one entry per UTC day that has usage, oldest first, with that day's `runs`,
+        `jobs` and `cost_usd`; days without usage are left out. Needs membership (viewer
+        role or above).
+
         `GET /v1/organizations/{org_id}/usage/daily` · also `fabric.get_org_usage_daily(...)`
 
         Args:
@@ -2202,6 +2596,10 @@ class OrganizationsNamespace(AsyncNamespace):
 
     async def spending(self, org_id: str) -> types.Spending:
         """Get an organization's month-to-date spending.
+
+        Returns `month_to_date_usd` for the current calendar month (UTC) and `by_workflow`,
+        the same amount split by workflow name, with jobs grouped as `job:<modality>`. Needs
+        membership (viewer role or above).
 
         `GET /v1/organizations/{org_id}/usage/spending` · also `fabric.get_spending(...)`
 
@@ -2222,6 +2620,11 @@ class OrganizationsNamespace(AsyncNamespace):
         self, org_id: str, *, limit: Optional[int] = None, cursor: Optional[str] = None
     ) -> types.AuditLogPage:
         """List an organization's audit log.
+
+        Needs the `audit.read` action (admin role or above). Returns a cursor page of the
+        organization's audit entries, newest first; one is written for every successful
+        POST, PUT, PATCH or DELETE, with `actor_id`, a dotted `action`, the `resource`
+        (`<type>:<id>`) and `metadata`, and idempotent replays are not logged again.
 
         `GET /v1/organizations/{org_id}/audit-logs` · also `fabric.get_org_audit_logs(...)`
 
@@ -2247,9 +2650,19 @@ class OrganizationsNamespace(AsyncNamespace):
         return self._client._paginate(_ops.GET_ORG_AUDIT_LOGS, {"org_id": org_id, "limit": limit})
 
     async def list_assets(
-        self, org_id: str, limit: Optional[int] = None, offset: Optional[int] = None
+        self,
+        org_id: str,
+        limit: Optional[int] = None,
+        offset: Optional[int] = None,
+        *,
+        asset_type: Optional[str] = None,
+        team_id: Optional[str] = None,
     ) -> List[types.Asset]:
         """List an organization's assets.
+
+        Returns the organization's assets (uploaded files and records) newest first, with
+        offset pagination (`limit`, `offset`) and the full count in `meta.total`;
+        `asset_type` and `team_id` narrow the list. Needs membership (viewer role or above).
 
         `GET /v1/organizations/{org_id}/assets`
 
@@ -2257,6 +2670,8 @@ class OrganizationsNamespace(AsyncNamespace):
             org_id: The organization id.
             limit: Page size (1-100).
             offset: Number of items to skip.
+            asset_type: Only records of this type.
+            team_id: Only records of this team.
 
         Returns:
             The assets (`meta.total` when known).
@@ -2267,12 +2682,29 @@ class OrganizationsNamespace(AsyncNamespace):
             FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
-            _ops.LIST_ORG_ASSETS, {"org_id": org_id, "limit": limit, "offset": offset}
+            _ops.LIST_ORG_ASSETS,
+            {
+                "org_id": org_id,
+                "limit": limit,
+                "offset": offset,
+                "asset_type": asset_type,
+                "team_id": team_id,
+            },
         )
 
-    def iter_assets(self, org_id: str, limit: Optional[int] = None) -> AsyncIterator[types.Asset]:
+    def iter_assets(
+        self,
+        org_id: str,
+        limit: Optional[int] = None,
+        *,
+        asset_type: Optional[str] = None,
+        team_id: Optional[str] = None,
+    ) -> AsyncIterator[types.Asset]:
         """Iterate over every item of `list_assets`, fetching pages as needed."""
-        return self._client._paginate(_ops.LIST_ORG_ASSETS, {"org_id": org_id, "limit": limit})
+        return self._client._paginate(
+            _ops.LIST_ORG_ASSETS,
+            {"org_id": org_id, "limit": limit, "asset_type": asset_type, "team_id": team_id},
+        )
 
     async def create_asset(
         self,
@@ -2284,6 +2716,13 @@ class OrganizationsNamespace(AsyncNamespace):
         idempotency_key: Optional[str] = None,
     ) -> types.Asset:
         """Upload an asset into an organization.
+
+        Needs the `asset.create` action (member role or above) in the organization. With
+        `Content-Type: application/json` the body is an asset record (`asset_type`, `name`,
+        `provider`, `provider_id`, `metadata`, `team_id`) and is stored as a record, never
+        as a file. Any other content type uploads a file: the raw body is stored under the
+        `filename` query value (any directory part dropped) with its `content_type`,
+        `size_bytes` and `sha256`. A body over the upload limit is 413.
 
         `POST /v1/organizations/{org_id}/assets`
 
@@ -2310,6 +2749,10 @@ class OrganizationsNamespace(AsyncNamespace):
     async def get_asset(self, org_id: str, asset_id: str) -> types.Asset:
         """Get an organization asset's metadata.
 
+        Returns the asset's metadata only; fetch the bytes with `download_asset` or a signed
+        URL. An asset of another organization, or of an organization the caller is not in,
+        is 404.
+
         `GET /v1/organizations/{org_id}/assets/{asset_id}`
 
         Args:
@@ -2328,6 +2771,10 @@ class OrganizationsNamespace(AsyncNamespace):
 
     async def delete_asset(self, org_id: str, asset_id: str) -> None:
         """Delete an organization asset.
+
+        Needs the `asset.delete` action (member role or above). Deletes the asset's metadata
+        and stored bytes, after which its signed URLs answer 404; an asset of another
+        organization is 404.
 
         `DELETE /v1/organizations/{org_id}/assets/{asset_id}`
 
@@ -2348,6 +2795,9 @@ class AuditLogsNamespace(AsyncNamespace):
 
     async def list(self, *, limit: Optional[int] = None, cursor: Optional[str] = None) -> types.AuditLogPage:
         """List the audit log entries of the caller.
+
+        Returns a cursor page, newest first, of the audit entries for calls the caller made,
+        across all organizations. Needs only an authenticated caller.
 
         `GET /v1/audit-logs` · also `fabric.get_audit_logs(...)`
 
@@ -2398,6 +2848,9 @@ class TeamsNamespace(AsyncNamespace):
 
     async def get(self, team_id: str) -> types.Team:
         """Get a team.
+
+        Returns the team's `organization_id`, `slug`, `name` and `archived` flag. Needs
+        membership (viewer role or above) of the team's organization; otherwise 404.
 
         `GET /v1/teams/{team_id}` · also `fabric.get_team(...)`
 
@@ -2453,6 +2906,10 @@ class InvitationsNamespace(AsyncNamespace):
 
     async def list(self, org_id: str) -> List[types.Invitation]:
         """List an organization's invitations.
+
+        Needs the `invitation.manage` action (admin role or above). Returns every invitation
+        of the organization whatever its status; a pending invitation past `expires_at` is
+        reported as `expired`, and the one-time tokens are never returned.
 
         `GET /v1/organizations/{org_id}/invitations` · also `fabric.list_invitations(...)`
 
@@ -2524,6 +2981,11 @@ class InvitationsNamespace(AsyncNamespace):
     async def revoke(self, invitation_id: str, *, idempotency_key: Optional[str] = None) -> types.Invitation:
         """Revoke a pending invitation.
 
+        Needs the `invitation.manage` action (admin role or above) in the invitation's
+        organization. Sets the status to `revoked` so the emailed link can no longer be
+        accepted; an expired invitation can be revoked too, while an accepted or already
+        revoked one is 409.
+
         `POST /v1/invitations/{invitation_id}/revoke` · also `fabric.revoke_invitation(...)`
 
         Args:
@@ -2565,6 +3027,10 @@ class MeNamespace(AsyncNamespace):
     async def organizations(self) -> List[types.MyOrganization]:
         """List the caller's organizations and roles.
 
+        Returns each organization the caller belongs to with its `id`, `slug`, `name` and
+        the caller's `role` there (owner, admin, member or viewer). Works for users and
+        service accounts alike.
+
         `GET /v1/me/organizations` · also `fabric.get_my_organizations(...)`
 
         Returns:
@@ -2579,6 +3045,10 @@ class MeNamespace(AsyncNamespace):
 
     async def teams(self) -> List[types.MyTeam]:
         """List the caller's teams and roles.
+
+        Returns each team the caller is a member of, with its `organization_id`, `slug`,
+        `name` and the caller's `role` in the team; teams of organizations the caller no
+        longer belongs to are left out.
 
         `GET /v1/me/teams` · also `fabric.get_my_teams(...)`
 
@@ -2595,6 +3065,12 @@ class MeNamespace(AsyncNamespace):
     async def permissions(self) -> List[types.PermissionEntry]:
         """List the caller's effective permissions.
 
+        Returns, for each organization the caller belongs to, an `allow` or `deny` entry per
+        common action (`org.read`, `workflow.run`, `apikey.manage` and so on) on
+        `organization:<id>`, decided by the caller's role and, for an API key, its scopes.
+        Explicit grants are not reflected; use `check_permission` for a decision that
+        includes them.
+
         `GET /v1/me/permissions` · also `fabric.get_my_permissions(...)`
 
         Returns:
@@ -2610,6 +3086,9 @@ class MeNamespace(AsyncNamespace):
     async def social_connections(self) -> List[types.SocialConnection]:
         """List the social logins linked to the caller.
 
+        Returns the social identities linked to the caller through `social_login`, each with
+        `provider`, `provider_user_id`, `email` and `connected_at`.
+
         `GET /v1/me/social-connections` · also `fabric.get_my_social_connections(...)`
 
         Returns:
@@ -2624,6 +3103,8 @@ class MeNamespace(AsyncNamespace):
 
     async def disconnect_social(self, provider: str) -> None:
         """Unlink a social login from the caller.
+
+        Removes the caller's links to the given `provider`; 404 when the caller has none.
 
         `DELETE /v1/me/social-connections/{provider}` · also `fabric.disconnect_social(...)`
 
@@ -2672,6 +3153,12 @@ class PermissionsNamespace(AsyncNamespace):
     ) -> List[types.BatchPermissionCheckResult]:
         """Check several actions at once.
 
+        Decides up to 100 `{action, resource}` checks for the caller in one call and returns
+        one result with `allowed` and a `reason` per check, in order; a check without
+        `resource` is organization- wide. Each decision applies explicit grants first (a
+        matching deny wins), then the caller's role and, for an API key, its scopes; a
+        denial is an answer, not an error.
+
         `POST /v1/authz/check-batch` · also `fabric.check_permissions(...)`
 
         Returns:
@@ -2690,6 +3177,10 @@ class PermissionsNamespace(AsyncNamespace):
         self, *, organization_id: Optional[str] = None, principal_id: Optional[str] = None
     ) -> List[types.PermissionGrant]:
         """List permission grants.
+
+        Returns the organization's explicit grants (`organization_id`, defaulting to the
+        client's), optionally only those of `principal_id`; admins and owners see every
+        grant, other members only their own. A non-member gets 404.
 
         `GET /v1/permissions` · also `fabric.list_permissions(...)`
 
@@ -2713,7 +3204,7 @@ class PermissionsNamespace(AsyncNamespace):
         self,
         principal_id: str,
         action: str,
-        resource: str,
+        resource: Optional[str] = None,
         *,
         effect: Optional[Literal["allow", "deny"]] = None,
         organization_id: Optional[str] = None,
@@ -2721,7 +3212,16 @@ class PermissionsNamespace(AsyncNamespace):
     ) -> types.PermissionGrant:
         """Grant a permission to a principal.
 
+        Needs the `member.manage` action (admin role or above) in the organization
+        (`organization_id`, defaulting to the client's). Records a grant of `action` on
+        `resource` (`<type>:<id>`, `<type>:all`, or `*` when omitted) to `principal_id` with
+        `effect` allow or deny. Permission checks consult grants before roles, and a
+        matching deny wins over any allow.
+
         `POST /v1/permissions` · also `fabric.grant_permission(...)`
+
+        Args:
+            resource: '<type>:<id>', '<type>:all' or '*'; omitted: every resource ('*').
 
         Returns:
             The grant.
@@ -2746,6 +3246,10 @@ class PermissionsNamespace(AsyncNamespace):
     async def revoke(self, permission_id: str) -> None:
         """Revoke a permission grant.
 
+        Needs the `member.manage` action (admin role or above) in the grant's organization.
+        Deletes the grant, so later checks fall back to roles and the remaining grants; a
+        grant outside the caller's organizations is 404.
+
         `DELETE /v1/permissions/{permission_id}` · also `fabric.revoke_permission(...)`
 
         Args:
@@ -2762,6 +3266,11 @@ class PermissionsNamespace(AsyncNamespace):
         self, organization_id: Optional[str] = None, principal_id: Optional[str] = None
     ) -> types.RoleResolution:
         """Resolve a principal's role in an organization.
+
+        Returns the organization-level `role` of `principal_id` (the caller when omitted) in
+        the organization (`organization_id`, defaulting to the client's), or a null `role`
+        when that principal is not a member; explicit grants are not considered. Needs
+        membership (viewer role or above).
 
         `GET /v1/permissions/resolve/org` · also `fabric.resolve_org_role(...)`
 
@@ -2782,15 +3291,26 @@ class PermissionsNamespace(AsyncNamespace):
         )
 
     async def resolve_workspace_role(
-        self, workspace_id: str, principal_id: Optional[str] = None
+        self,
+        workspace_id: Optional[str] = None,
+        principal_id: Optional[str] = None,
+        *,
+        team_id: Optional[str] = None,
+        organization_id: Optional[str] = None,
     ) -> types.RoleResolution:
         """Resolve a principal's role in a workspace (team).
+
+        Name the workspace as `workspace_id` or `team_id`; with only `organization_id` the
+        workspace is the organization and the answer is the org role. One of the three is
+        required.
 
         `GET /v1/permissions/resolve/workspace` · also `fabric.resolve_workspace_role(...)`
 
         Args:
             workspace_id: The workspace (team) id.
             principal_id: The principal; defaults to the caller.
+            team_id: The workspace (team) id, as the public 0.8/0.17 clients name it.
+            organization_id: The organization (used when no team is named).
 
         Returns:
             The effective role.
@@ -2801,7 +3321,13 @@ class PermissionsNamespace(AsyncNamespace):
             FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._client._call(
-            _ops.RESOLVE_WORKSPACE_ROLE, {"workspace_id": workspace_id, "principal_id": principal_id}
+            _ops.RESOLVE_WORKSPACE_ROLE,
+            {
+                "workspace_id": workspace_id,
+                "team_id": team_id,
+                "organization_id": organization_id,
+                "principal_id": principal_id,
+            },
         )
 
 
@@ -2810,6 +3336,10 @@ class ApiKeysNamespace(AsyncNamespace):
 
     async def list(self) -> List[types.ApiKey]:
         """List the caller's API keys.
+
+        Returns the API keys of the caller's organizations; admins and owners see every key
+        of the organization, other members only the keys they created. Each entry has
+        `prefix`, `scopes`, `active` and `last_used_at`, never the key value.
 
         `GET /v1/api-keys` · also `fabric.list_api_keys(...)`
 
@@ -2856,6 +3386,10 @@ class ApiKeysNamespace(AsyncNamespace):
 
     async def get(self, api_key_id: str) -> types.ApiKey:
         """Get an API key.
+
+        Returns the key's metadata (`prefix`, `scopes`, `active`, `last_used_at`), never its
+        value. The key's creator may read it; anyone else needs the `apikey.manage` action
+        (admin role or above), and a key of an organization the caller is not in is 404.
 
         `GET /v1/api-keys/{api_key_id}` · also `fabric.get_api_key(...)`
 
@@ -2937,6 +3471,10 @@ class ServiceAccountsNamespace(AsyncNamespace):
     async def list(self, *, organization_id: Optional[str] = None) -> List[types.ServiceAccount]:
         """List an organization's service accounts.
 
+        Returns the organization's service accounts (`organization_id`, defaulting to the
+        client's), disabled ones included (`active` false). Needs membership (viewer role or
+        above).
+
         `GET /v1/service-accounts`
 
         Args:
@@ -2963,6 +3501,12 @@ class ServiceAccountsNamespace(AsyncNamespace):
     ) -> types.ServiceAccount:
         """Create a service account.
 
+        Needs the `apikey.manage` action (admin role or above) in the organization
+        (`organization_id`, defaulting to the client's). Creates a non-human principal that
+        is a member of the organization with `role` (default member, and not above the
+        caller's own role, 403 otherwise), so the API keys created for it act with that
+        role. Its `id` is also its principal id.
+
         `POST /v1/service-accounts`
 
         Returns:
@@ -2981,6 +3525,9 @@ class ServiceAccountsNamespace(AsyncNamespace):
 
     async def get(self, service_account_id: str) -> types.ServiceAccount:
         """Get a service account.
+
+        Returns the service account with its `role` and `active` flag. An account of an
+        organization the caller does not belong to is 404.
 
         `GET /v1/service-accounts/{service_account_id}`
 
@@ -3001,6 +3548,11 @@ class ServiceAccountsNamespace(AsyncNamespace):
         self, service_account_id: str, *, idempotency_key: Optional[str] = None
     ) -> types.ServiceAccount:
         """Disable a service account; its API keys get 401 until it is enabled again.
+
+        Needs the `apikey.manage` action (admin role or above). Marks the account inactive;
+        each of its API keys is refused with 401 from its next request on, and the keys are
+        kept, so `service_accounts.enable` restores them. Disabling an account that is
+        already disabled succeeds.
 
         `POST /v1/service-accounts/{service_account_id}/disable`
 
@@ -3026,6 +3578,10 @@ class ServiceAccountsNamespace(AsyncNamespace):
     ) -> types.ServiceAccount:
         """Enable a disabled service account.
 
+        Needs the `apikey.manage` action (admin role or above). Marks the account active
+        again, and its existing API keys work from their next request. Enabling an account
+        that is already active succeeds.
+
         `POST /v1/service-accounts/{service_account_id}/enable`
 
         Args:
@@ -3048,6 +3604,10 @@ class ServiceAccountsNamespace(AsyncNamespace):
     async def list_api_keys(self, service_account_id: str) -> List[types.ApiKey]:
         """List a service account's API keys.
 
+        Returns the metadata of the service account's API keys (`prefix`, `scopes`,
+        `active`, `last_used_at`), never their values. Needs membership (viewer role or
+        above) of the account's organization.
+
         `GET /v1/service-accounts/{service_account_id}/api-keys`
 
         Args:
@@ -3068,19 +3628,22 @@ class ServiceAccountsNamespace(AsyncNamespace):
     async def create_api_key(
         self,
         service_account_id: str,
-        name: str,
+        name: Optional[str] = None,
         scopes: Optional[List[str]] = None,
         *,
+        description: Optional[str] = None,
+        expires_in_days: Optional[int] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.ApiKeyCreated:
         """Create an API key for a service account.
 
         The full `key` is returned only in this response.
 
-        `POST /v1/service-accounts/{service_account_id}/api-keys`
+        `POST /v1/service-accounts/{service_account_id}/api-keys` · also `fabric.create_service_account_api_key(...)`
 
         Args:
             service_account_id: The service account id.
+            expires_in_days: Days until the key stops working (expires_at).
 
         Returns:
             The key, including its secret value (shown once).
@@ -3092,7 +3655,13 @@ class ServiceAccountsNamespace(AsyncNamespace):
         """
         return await self._client._call(
             _ops.CREATE_SERVICE_ACCOUNT_API_KEY,
-            {"service_account_id": service_account_id, "name": name, "scopes": scopes},
+            {
+                "service_account_id": service_account_id,
+                "name": name,
+                "description": description,
+                "scopes": scopes,
+                "expires_in_days": expires_in_days,
+            },
             idempotency_key=idempotency_key,
         )
 
@@ -3149,6 +3718,10 @@ class WebhooksNamespace(AsyncNamespace):
 
     async def list(self, org_id: str) -> List[types.Webhook]:
         """List an organization's webhooks.
+
+        Returns the organization's webhooks with their `url`, `event_filter`,
+        `resource_filter`, `active` and `max_retries`; signing secrets are never included.
+        Needs membership (viewer role or above).
 
         `GET /v1/organizations/{org_id}/webhooks` · also `fabric.list_webhooks(...)`
 
@@ -3254,6 +3827,9 @@ class WebhooksNamespace(AsyncNamespace):
     async def get(self, webhook_id: str) -> types.Webhook:
         """Get a webhook.
 
+        Returns the webhook without its signing secret. A webhook of an organization the
+        caller does not belong to is 404, like an unknown id.
+
         `GET /v1/webhooks/{webhook_id}` · also `fabric.get_webhook(...)`
 
         Args:
@@ -3313,6 +3889,10 @@ class WebhooksNamespace(AsyncNamespace):
     async def delete(self, webhook_id: str) -> None:
         """Delete a webhook.
 
+        Needs the `webhook.manage` action (admin role or above). Deletes the webhook so that
+        no new events are delivered to it; a webhook outside the caller's organizations is
+        404.
+
         `DELETE /v1/webhooks/{webhook_id}` · also `fabric.delete_webhook(...)`
 
         Args:
@@ -3329,6 +3909,11 @@ class WebhooksNamespace(AsyncNamespace):
         self, webhook_id: str, limit: Optional[int] = None, offset: Optional[int] = None
     ) -> List[types.Delivery]:
         """List a webhook's delivery attempts.
+
+        Returns the webhook's delivery attempts newest first, one record per attempt (a
+        retry is a new record with a higher `attempt`), each with `status` pending,
+        succeeded or failed and the endpoint's `status_code` or an `error_message`. Offset
+        pagination with `meta.total`; needs membership (viewer role or above).
 
         `GET /v1/webhooks/{webhook_id}/deliveries` · also `fabric.list_webhook_deliveries(...)`
 
@@ -3367,6 +3952,10 @@ class GalleriesNamespace(AsyncNamespace):
         cursor: Optional[str] = None,
     ) -> types.GalleryPage:
         """List galleries.
+
+        Returns a cursor page of the organization's galleries (`organization_id`, defaulting
+        to the client's), optionally only those of `kind`, each with its `item_count`. Needs
+        membership (viewer role or above).
 
         `GET /v1/galleries` · also `fabric.list_galleries(...)`
 
@@ -3409,6 +3998,12 @@ class GalleriesNamespace(AsyncNamespace):
     ) -> types.Gallery:
         """Create a gallery.
 
+        Needs the `gallery.create` action (member role or above). Creates an empty gallery
+        of `kind` (a lowercase word such as portrait, product or style) named `name`,
+        optionally tied to a `team_id` of the same organization and carrying `metadata`. Its
+        items can then serve as personas for `face_swap` and `motion_transfer` through
+        `persona_gallery_id`.
+
         `POST /v1/galleries` · also `fabric.create_gallery(...)`
 
         Args:
@@ -3437,6 +4032,9 @@ class GalleriesNamespace(AsyncNamespace):
     async def get(self, gallery_id: str) -> types.Gallery:
         """Get a gallery.
 
+        Returns the gallery with its current `item_count`. A gallery outside the caller's
+        organizations is 404, like an unknown id.
+
         `GET /v1/galleries/{gallery_id}` · also `fabric.get_gallery(...)`
 
         Args:
@@ -3454,6 +4052,10 @@ class GalleriesNamespace(AsyncNamespace):
 
     async def delete(self, gallery_id: str) -> types.Gallery:
         """Delete a gallery and its items.
+
+        Needs the `gallery.delete` action (member role or above). Deletes the gallery
+        together with all of its items and returns the gallery as it was; the assets behind
+        the items are kept.
 
         `DELETE /v1/galleries/{gallery_id}` · also `fabric.delete_gallery(...)`
 
@@ -3479,6 +4081,10 @@ class GalleriesNamespace(AsyncNamespace):
         cursor: Optional[str] = None,
     ) -> types.GalleryItemPage:
         """List a gallery's items.
+
+        Returns a cursor page of the gallery's items in the order they were added, which is
+        the order `persona_index` counts in; with `tags`, only items carrying all of them.
+        Needs membership (viewer role or above) of the gallery's organization.
 
         `GET /v1/galleries/{gallery_id}/items` · also `fabric.list_gallery_items(...)`
 
@@ -3545,6 +4151,10 @@ class GalleriesNamespace(AsyncNamespace):
     async def remove_item(self, item_id: str) -> types.GalleryItem:
         """Remove an item from its gallery.
 
+        Needs the `gallery.update` action (member role or above). Deletes the item from its
+        gallery and returns it; the asset it pointed to is kept, and later items move up one
+        place in the `persona_index` order.
+
         `DELETE /v1/gallery-items/{item_id}` · also `fabric.remove_gallery_item(...)`
 
         Args:
@@ -3572,6 +4182,10 @@ class AssetsNamespace(AsyncNamespace):
         organization_id: Optional[str] = None,
     ) -> List[types.Asset]:
         """List assets.
+
+        Returns the organization's asset metadata (`organization_id`, defaulting to the
+        client's) newest first, with offset pagination (`limit`, `offset`) and the full
+        count in `meta.total`. Needs membership (viewer role or above).
 
         `GET /v1/assets` · also `fabric.list_assets(...)`
 
@@ -3608,6 +4222,12 @@ class AssetsNamespace(AsyncNamespace):
         idempotency_key: Optional[str] = None,
     ) -> types.Asset:
         """Upload a file as an asset.
+
+        Needs the `asset.create` action (member role or above) in the organization
+        (`organization_id`, defaulting to the client's). Stores the raw request body with
+        the `filename` query value and the `Content-Type` header as its `content_type`, and
+        returns the metadata with `size_bytes` and `sha256`; a body over the upload limit is
+        413. The id works with `download_asset`, `asset_signed_url` and gallery items.
 
         `POST /v1/assets` · also `fabric.upload_asset(...)`
 
@@ -3669,17 +4289,20 @@ class AdminNamespace(AsyncNamespace):
 
     async def bootstrap(
         self,
-        email: str,
-        password: str,
+        email: Optional[str] = None,
+        password: Optional[str] = None,
         *,
         display_name: Optional[str] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.AdminUser:
         """Create the first platform administrator.
 
-        Only allowed while no administrator exists; afterwards 409 `conflict`.
+        Only allowed while no administrator exists; afterwards 409 `conflict`. With no body
+        (or no email and password) and a signed-in user, that user becomes the
+        administrator, as the public clients call it; otherwise email and password are
+        required.
 
-        `POST /v1/admin/bootstrap`
+        `POST /v1/admin/bootstrap` · also `fabric.admin_bootstrap(...)`
 
         Returns:
             The administrator.
@@ -3699,6 +4322,11 @@ class AdminNamespace(AsyncNamespace):
         self, limit: Optional[int] = None, offset: Optional[int] = None
     ) -> List[types.AdminUser]:
         """List all users (platform administrators only).
+
+        Needs a platform administrator (organization owners are not; the first administrator
+        is made with `admin.bootstrap`), 403 for anyone else. Returns every user account
+        with `email_verified`, `locked`, `is_admin` and `last_login_at`, with offset
+        pagination and `meta.total`.
 
         `GET /v1/admin/users`
 
@@ -3723,6 +4351,9 @@ class AdminNamespace(AsyncNamespace):
     async def get_user(self, user_id: str) -> types.AdminUser:
         """Get a user.
 
+        Needs a platform administrator (403 otherwise). Returns one account with
+        `email_verified`, `locked`, `is_admin` and `last_login_at`; an unknown id is 404.
+
         `GET /v1/admin/users/{user_id}`
 
         Args:
@@ -3741,6 +4372,11 @@ class AdminNamespace(AsyncNamespace):
     async def delete_user(self, user_id: str) -> None:
         """Delete a user.
 
+        Needs a platform administrator (403 otherwise). Deletes the account, revokes all of
+        its sessions, deactivates its memberships and disables the API keys it created (keys
+        of service accounts are kept); an administrator cannot delete their own account
+        (409).
+
         `DELETE /v1/admin/users/{user_id}`
 
         Args:
@@ -3755,6 +4391,10 @@ class AdminNamespace(AsyncNamespace):
 
     async def unlock_user(self, user_id: str, *, idempotency_key: Optional[str] = None) -> types.AdminUser:
         """Unlock a user locked out after failed logins.
+
+        Needs a platform administrator (403 otherwise). Clears the lockout caused by
+        repeated failed logins and resets the failure count so the user can sign in again;
+        unlocking an account that is not locked also succeeds.
 
         `POST /v1/admin/users/{user_id}/unlock`
 
@@ -3776,6 +4416,10 @@ class AdminNamespace(AsyncNamespace):
     async def verify_user(self, user_id: str, *, idempotency_key: Optional[str] = None) -> types.AdminUser:
         """Mark a user's email as verified.
 
+        Needs a platform administrator (403 otherwise). Marks the account's email as
+        verified without the token from the verification email; calling it again also
+        succeeds.
+
         `POST /v1/admin/users/{user_id}/verify`
 
         Args:
@@ -3796,6 +4440,10 @@ class AdminNamespace(AsyncNamespace):
     async def force_logout_user(self, user_id: str, *, idempotency_key: Optional[str] = None) -> None:
         """Revoke all of a user's sessions.
 
+        Needs a platform administrator (403 otherwise). Revokes the access and refresh
+        tokens of every session of the user, who must sign in again; the user's API keys
+        keep working.
+
         `POST /v1/admin/users/{user_id}/logout-all`
 
         Args:
@@ -3813,6 +4461,11 @@ class AdminNamespace(AsyncNamespace):
     async def list_concurrency_limits(self) -> List[types.ConcurrencyLimit]:
         """List per-organization concurrency limits.
 
+        Needs a platform administrator (403 otherwise). Returns the organizations that have
+        a limit set, with `max_concurrent_runs` and `max_concurrent_jobs` (null for no
+        limit); runs of an organization at its run limit stay `pending` until a slot frees
+        up.
+
         `GET /v1/admin/concurrency-limits`
 
         Returns:
@@ -3827,10 +4480,11 @@ class AdminNamespace(AsyncNamespace):
 
     async def set_concurrency_limit(
         self,
-        organization_id: str,
+        organization_id: Optional[str] = None,
         max_concurrent_runs: Optional[int] = None,
         max_concurrent_jobs: Optional[int] = None,
         *,
+        scope: Optional[str] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.ConcurrencyLimit:
         """Set an organization's concurrency limits.
@@ -3838,6 +4492,9 @@ class AdminNamespace(AsyncNamespace):
         A null limit removes it.
 
         `PUT /v1/admin/concurrency-limits`
+
+        Args:
+            scope: An organization id, or global (the default for every organization without its own limit).
 
         Returns:
             The limit.
@@ -3851,6 +4508,7 @@ class AdminNamespace(AsyncNamespace):
             _ops.ADMIN_SET_CONCURRENCY_LIMIT,
             {
                 "organization_id": organization_id,
+                "scope": scope,
                 "max_concurrent_runs": max_concurrent_runs,
                 "max_concurrent_jobs": max_concurrent_jobs,
             },
@@ -3863,6 +4521,10 @@ class AppsNamespace(AsyncNamespace):
 
     async def list(self, *, organization_id: Optional[str] = None) -> List[types.App]:
         """List an organization's apps.
+
+        Returns the organization's apps (`organization_id`, defaulting to the client's) with
+        their `client_id`, `redirect_uris`, `scopes` and `active` flag, never the client
+        secret. Needs membership (viewer role or above).
 
         `GET /v1/apps`
 
@@ -3887,6 +4549,8 @@ class AppsNamespace(AsyncNamespace):
         redirect_uris: Optional[List[str]] = None,
         scopes: Optional[List[str]] = None,
         organization_id: Optional[str] = None,
+        slug: Optional[str] = None,
+        allowed_origins: Optional[List[str]] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.AppCreated:
         """Register an app.
@@ -3894,6 +4558,10 @@ class AppsNamespace(AsyncNamespace):
         The `client_secret` is returned only in this response (and on rotation).
 
         `POST /v1/apps`
+
+        Args:
+            slug: A URL-safe handle.
+            allowed_origins: Browser origins allowed to use the app (CORS).
 
         Returns:
             The app, with its client secret (shown once).
@@ -3911,12 +4579,17 @@ class AppsNamespace(AsyncNamespace):
                 "redirect_uris": redirect_uris,
                 "scopes": scopes,
                 "organization_id": organization_id,
+                "slug": slug,
+                "allowed_origins": allowed_origins,
             },
             idempotency_key=idempotency_key,
         )
 
     async def get(self, app_id: str) -> types.App:
         """Get an app.
+
+        Returns the app without its client secret. An app of an organization the caller does
+        not belong to is 404, like an unknown id.
 
         `GET /v1/apps/{app_id}`
 
@@ -3942,6 +4615,8 @@ class AppsNamespace(AsyncNamespace):
         redirect_uris: Optional[List[str]] = None,
         scopes: Optional[List[str]] = None,
         active: Optional[bool] = None,
+        slug: Optional[str] = None,
+        allowed_origins: Optional[List[str]] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.App:
         """Update an app.
@@ -3970,6 +4645,8 @@ class AppsNamespace(AsyncNamespace):
                 "redirect_uris": redirect_uris,
                 "scopes": scopes,
                 "active": active,
+                "slug": slug,
+                "allowed_origins": allowed_origins,
             },
             idempotency_key=idempotency_key,
         )
@@ -3999,6 +4676,11 @@ class AppsNamespace(AsyncNamespace):
     async def usage(self, app_id: str) -> types.AppUsage:
         """Get an app's usage for the current period.
 
+        Returns, for the current calendar month (UTC), the number of `requests` made with
+        the app's tokens, the `runs` and `jobs` those requests created and their `cost_usd`,
+        with `period_start` and `period_end`. Needs membership (viewer role or above) of the
+        app's organization.
+
         `GET /v1/apps/{app_id}/usage`
 
         Args:
@@ -4021,6 +4703,9 @@ class SinksNamespace(AsyncNamespace):
     async def list(self, org_id: str) -> List[types.Sink]:
         """List an organization's sinks.
 
+        Returns the organization's sinks, each mapping a trigger `path` to a
+        `workflow_name`. Needs membership (viewer role or above).
+
         `GET /v1/organizations/{org_id}/sinks`
 
         Args:
@@ -4039,10 +4724,17 @@ class SinksNamespace(AsyncNamespace):
     async def create(
         self,
         org_id: str,
-        name: str,
-        path: str,
-        workflow_name: str,
+        name: Optional[str] = None,
+        path: Optional[str] = None,
+        workflow_name: Optional[str] = None,
         *,
+        sink_type: Optional[Literal["http", "cron"]] = None,
+        active: Optional[bool] = None,
+        cron_expression: Optional[str] = None,
+        timezone: Optional[str] = None,
+        verification: Optional[Dict[str, Any]] = None,
+        default_payload: Optional[Dict[str, Any]] = None,
+        input_context: Optional[Dict[str, Any]] = None,
         description: Optional[str] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.Sink:
@@ -4055,8 +4747,11 @@ class SinksNamespace(AsyncNamespace):
 
         Args:
             org_id: The organization id.
-            path: The trigger path segment
+            path: The trigger path (segments joined by /)
             workflow_name: The workflow to submit, e.g. research/trends.
+            cron_expression: Five-field cron (cron sinks).
+            timezone: IANA time zone of cron_expression.
+            default_payload: Input merged under each trigger's payload.
 
         Returns:
             The sink.
@@ -4071,8 +4766,15 @@ class SinksNamespace(AsyncNamespace):
             {
                 "org_id": org_id,
                 "name": name,
+                "sink_type": sink_type,
                 "path": path,
                 "workflow_name": workflow_name,
+                "active": active,
+                "cron_expression": cron_expression,
+                "timezone": timezone,
+                "verification": verification,
+                "default_payload": default_payload,
+                "input_context": input_context,
                 "description": description,
             },
             idempotency_key=idempotency_key,
@@ -4080,6 +4782,11 @@ class SinksNamespace(AsyncNamespace):
 
     async def get(self, sink_id: str) -> types.Sink:
         """Get a sink.
+
+        Returns the sink with its `path`, `workflow_name` and `active` flag; JSON POSTed to
+        `/v1/sinks/trigger/{org_id}/{path}` by a caller with the `workflow.run` action
+        submits that workflow with the JSON as input. A sink outside the caller's
+        organizations is 404.
 
         `GET /v1/sinks/{sink_id}`
 
@@ -4098,6 +4805,9 @@ class SinksNamespace(AsyncNamespace):
 
     async def delete(self, sink_id: str) -> None:
         """Delete a sink.
+
+        Needs the `sink.delete` action (member role or above). Deletes the sink; its trigger
+        path then answers 404 and can be given to a new sink.
 
         `DELETE /v1/sinks/{sink_id}`
 
@@ -4121,7 +4831,9 @@ class SinksNamespace(AsyncNamespace):
     ) -> types.Run:
         """Trigger a sink over HTTP.
 
-        The JSON body becomes the input of the sink's workflow run.
+        The JSON body (over the sink's default_payload) becomes the input of the sink's
+        workflow run. The answer is the run plus `run_id`, `accepted` and `message`, as the
+        public clients read it.
 
         `POST /v1/sinks/trigger/{org_id}/{path}`
 
@@ -4150,6 +4862,10 @@ class PackagesNamespace(AsyncNamespace):
 
     async def list(self) -> List[types.Package]:
         """List the available workflow packages.
+
+        Returns the available workflow packages, each with its `name`, `version`,
+        `description` and the names of the `workflows` it provides. Needs an authenticated
+        caller.
 
         `GET /v1/packages`
 
@@ -4285,6 +5001,9 @@ class AsyncMethods:
     async def health_check(self) -> types.Health:
         """Check that the control plane is up.
 
+        Needs no credentials. Answers 200 with `status` "ok" and the server `version` while
+        the control plane is up; use `system_status` for the state of each component.
+
         `GET /v1/health` · also `fabric.system.health(...)`
 
         Returns:
@@ -4300,6 +5019,10 @@ class AsyncMethods:
     async def system_status(self) -> types.SystemStatus:
         """Get the status of the control plane and its components.
 
+        Needs no credentials. Returns an overall `status` and a `components` map (for
+        example `api`, `database`, `engine`, `events`) giving each component's state; the
+        overall status is `degraded` when any component is not `ok`.
+
         `GET /v1/system/status` · also `fabric.system.status(...)`
 
         Returns:
@@ -4314,6 +5037,9 @@ class AsyncMethods:
 
     async def system_info(self) -> types.SystemInfo:
         """Get the server version and enabled features.
+
+        Needs no credentials. Returns the server `version` and `features`, the list of API
+        areas this server has enabled (for example `jobs`, `workflows`, `webhooks`).
 
         `GET /v1/system/info` · also `fabric.system.info(...)`
 
@@ -4331,6 +5057,12 @@ class AsyncMethods:
         self, email: str, password: str, *, idempotency_key: Optional[str] = None
     ) -> types.AuthTokens:
         """Create an account with email and password and sign in.
+
+        Needs no credentials. Creates a user from `email` and `password` (at least 8
+        characters) and returns AuthTokens for the new session, which the client stores and
+        uses from then on; a verification email is sent to the address. An email that
+        already has an account is 409 `conflict`, an invalid address or short password is
+        400.
 
         `POST /v1/auth/signup` · also `fabric.auth.signup(...)`
 
@@ -4351,6 +5083,11 @@ class AsyncMethods:
     ) -> types.AuthTokens:
         """Sign in with email and password.
 
+        Needs no credentials. Returns AuthTokens for `email` and `password`, which the
+        client stores and uses from then on; wrong credentials are 401. After repeated
+        failed attempts the account is locked and login answers 403 until a platform
+        administrator unlocks it or the password is reset.
+
         `POST /v1/auth/login` · also `fabric.auth.login(...)`
 
         Returns:
@@ -4367,6 +5104,10 @@ class AsyncMethods:
 
     async def magic_link(self, email: str, *, idempotency_key: Optional[str] = None) -> None:
         """Email a passwordless sign-in link.
+
+        Needs no credentials. Emails a one-time sign-in link to `email` and answers 202 with
+        no data; an address without an account gets one created the first time. Following
+        the link signs the user in and marks the email verified.
 
         `POST /v1/auth/magic-link` · also `fabric.auth.magic_link(...)`
 
@@ -4388,6 +5129,12 @@ class AsyncMethods:
         idempotency_key: Optional[str] = None,
     ) -> types.AuthTokens:
         """Sign in with an identity from a social provider.
+
+        Needs no credentials. Signs in with an identity vouched for by a social provider
+        (`provider`, `provider_user_id`, `email`, optional `display_name` and `avatar_url`)
+        and returns AuthTokens, which the client stores. The first sign-in links the
+        identity to the account with that email, creating the account if there is none, and
+        marks the email verified; a disabled account is 401.
 
         `POST /v1/auth/social-login` · also `fabric.auth.social_login(...)`
 
@@ -4419,6 +5166,12 @@ class AsyncMethods:
     ) -> types.AuthTokens:
         """Exchange a (single-use) refresh token for a new token pair.
 
+        Needs no credentials besides `refresh_token`. Returns a new AuthTokens pair, which
+        the client stores; the old refresh token is spent, and presenting a spent one again
+        revokes every token of that sign-in and answers 401 (an expired one is 401
+        `token_expired`). A retry with the same `Idempotency-Key` within a minute gets the
+        same pair back instead of tripping that rule.
+
         `POST /v1/auth/token/refresh` · also `fabric.auth.refresh(...)`
 
         Returns:
@@ -4438,6 +5191,11 @@ class AsyncMethods:
     ) -> None:
         """Sign out, revoking an access token.
 
+        Revokes the sign-in session that `access_token` belongs to, or the caller's own
+        session when it is omitted; every access and refresh token of that session stops
+        working, other sessions are untouched, and the client forgets its stored tokens. An
+        unknown token is not an error.
+
         `POST /v1/auth/logout` · also `fabric.auth.logout(...)`
 
         Args:
@@ -4453,6 +5211,10 @@ class AsyncMethods:
     async def logout_all(self, *, idempotency_key: Optional[str] = None) -> None:
         """Sign out every session of the current user.
 
+        Needs a signed-in user (an API key gets 403). Revokes the access and refresh tokens
+        of every session of the user and the client forgets its stored tokens; API keys keep
+        working.
+
         `POST /v1/auth/logout-all` · also `fabric.auth.logout_all(...)`
 
         Raises:
@@ -4464,6 +5226,10 @@ class AsyncMethods:
 
     async def forgot_password(self, email: str, *, idempotency_key: Optional[str] = None) -> None:
         """Email a password-recovery link.
+
+        Needs no credentials. Emails a password-recovery link carrying a one-time token to
+        `email` and answers 202 with no data; the answer is the same whether or not an
+        account exists, so it does not reveal accounts. Pass the token to `reset_password`.
 
         `POST /v1/auth/forgot-password` · also `fabric.auth.forgot_password(...)`
 
@@ -4478,6 +5244,11 @@ class AsyncMethods:
         self, recovery_token: str, new_password: str, *, idempotency_key: Optional[str] = None
     ) -> None:
         """Set a new password using the token from the recovery email.
+
+        Needs no credentials. Sets `new_password` (at least 8 characters) on the account the
+        recovery token belongs to (`recovery_token`, sent as `access_token` on the wire),
+        unlocks the account and revokes all of its sessions. The token is single-use; an
+        unknown, used or expired token is 400.
 
         `POST /v1/auth/reset-password` · also `fabric.auth.reset_password(...)`
 
@@ -4500,6 +5271,10 @@ class AsyncMethods:
     ) -> None:
         """Change the current user's password.
 
+        Needs a signed-in user (an API key gets 403). Replaces the password after checking
+        `current_password`; a wrong current password is 400 `validation_error` naming that
+        field, and `new_password` must be at least 8 characters.
+
         `POST /v1/auth/change-password` · also `fabric.auth.change_password(...)`
 
         Raises:
@@ -4516,6 +5291,10 @@ class AsyncMethods:
     async def resend_verification(self, email: str, *, idempotency_key: Optional[str] = None) -> None:
         """Send the email-verification message again.
 
+        Needs no credentials. Sends a new verification email to `email` when that account
+        exists and is not yet verified; otherwise nothing is sent, and the answer is the
+        same either way.
+
         `POST /v1/auth/resend-verification` · also `fabric.auth.resend_verification(...)`
 
         Raises:
@@ -4528,6 +5307,10 @@ class AsyncMethods:
     async def verify_email(self, token: str, *, idempotency_key: Optional[str] = None) -> None:
         """Verify an email address with the token from the verification message.
 
+        Needs no credentials. Marks the account's email as verified using the token from the
+        verification email (sent at signup or by `resend_verification`). The token is
+        single-use; an unknown, used or expired token is 400.
+
         `POST /v1/auth/verify` · also `fabric.auth.verify(...)`
 
         Raises:
@@ -4539,6 +5322,12 @@ class AsyncMethods:
 
     async def totp_enroll(self, *, idempotency_key: Optional[str] = None) -> types.TotpEnrollment:
         """Start TOTP enrollment for the current user.
+
+        Needs a signed-in user. Starts enrollment and returns an `otpauth_uri` for an
+        authenticator app and a set of single-use `recovery_codes`, shown only here;
+        enrollment completes with the first valid code sent to `totp_verify`. Calling it
+        again before that restarts enrollment with a new secret, and calling it while TOTP
+        is enabled is 409.
 
         `POST /v1/auth/totp/enroll` · also `fabric.auth.totp_enroll(...)`
 
@@ -4557,6 +5346,11 @@ class AsyncMethods:
     ) -> types.TotpVerifyResult:
         """Verify a TOTP code (completes enrollment on first success).
 
+        Needs a signed-in user who has started or completed enrollment (409 otherwise).
+        Checks `code` against the current 30-second step, allowing one step of clock skew,
+        and the first valid code completes enrollment. A wrong code, or one whose step was
+        already used, is not an error; the answer has `valid` set to false and a `message`.
+
         `POST /v1/auth/totp/verify` · also `fabric.auth.totp_verify(...)`
 
         Returns:
@@ -4574,6 +5368,10 @@ class AsyncMethods:
     ) -> types.TotpRecoveryResult:
         """Use a TOTP recovery code.
 
+        Needs a signed-in user with TOTP enabled (409 otherwise). Spends one recovery
+        `code`; each code works once, and a wrong or spent code gives `valid` false rather
+        than an error, while the `message` of an accepted code says how many remain.
+
         `POST /v1/auth/totp/recovery` · also `fabric.auth.totp_recovery(...)`
 
         Returns:
@@ -4588,6 +5386,9 @@ class AsyncMethods:
 
     async def totp_disable(self) -> None:
         """Disable TOTP for the current user.
+
+        Needs a signed-in user. Turns TOTP off and discards the secret and any unused
+        recovery codes; calling it when TOTP is not enabled also succeeds.
 
         `DELETE /v1/auth/totp` · also `fabric.auth.totp_disable(...)`
 
@@ -4611,6 +5412,14 @@ class AsyncMethods:
         idempotency_key: Optional[str] = None,
     ) -> types.OAuthToken:
         """Issue an OAuth access token (client credentials, refresh token or token exchange).
+
+        Needs no credentials besides `client_id` and `client_secret` (401 when they do not
+        match). `client_credentials` (the default) issues a token acting as the principal
+        who registered the client, limited to the client's scopes or the requested `scope`
+        subset, without a refresh token; `token_exchange` turns a user's `subject_token`
+        into a token of the client acting for that user, with a refresh token;
+        `refresh_token` spends a single-use OAuth refresh token for a new pair. A scope
+        outside the client's is 400, and the client stores the issued token.
 
         `POST /v1/oauth/token` · also `fabric.oauth.token(...)`
 
@@ -4645,6 +5454,10 @@ class AsyncMethods:
     async def oauth_revoke_token(self, token: str, *, idempotency_key: Optional[str] = None) -> None:
         """Revoke an OAuth access or refresh token.
 
+        Revokes the given access or refresh `token` together with the other tokens issued in
+        the same grant. An unknown token is not an error and also answers 200, as OAuth
+        token revocation (RFC 7009) requires.
+
         `POST /v1/oauth/revoke` · also `fabric.oauth.revoke(...)`
 
         Raises:
@@ -4656,6 +5469,10 @@ class AsyncMethods:
 
     async def list_oauth_clients(self) -> List[types.OAuthClient]:
         """List the OAuth clients visible to the caller.
+
+        Lists the OAuth clients of every organization the caller belongs to; admins and
+        owners see all of an organization's clients, other members only those they
+        registered. Client secrets are never included.
 
         `GET /v1/oauth/clients` · also `fabric.oauth.clients.list(...)`
 
@@ -4679,6 +5496,13 @@ class AsyncMethods:
         idempotency_key: Optional[str] = None,
     ) -> types.OAuthClient:
         """Register an OAuth client (its secret is returned only here).
+
+        Needs the `apikey.manage` action (admin role or above) in the organization
+        (`organization_id`, defaulting to the client's). Registers a client with `name`,
+        absolute `redirect_uris` and `scopes` and returns it with its generated `client_id`
+        and `client_secret`; the secret is shown only in this response. Tokens the client
+        obtains act with the registering principal's powers, narrowed to the client's
+        scopes.
 
         `POST /v1/oauth/clients` · also `fabric.oauth.clients.create(...)`
 
@@ -4704,6 +5528,10 @@ class AsyncMethods:
     async def delete_oauth_client(self, client_id: str) -> None:
         """Delete an OAuth client.
 
+        Needs the `apikey.manage` action (admin role or above) in the client's organization.
+        Deletes the client and revokes every token issued to it; a client of an organization
+        the caller is not in is 404.
+
         `DELETE /v1/oauth/clients/{client_id}` · also `fabric.oauth.clients.delete(...)`
 
         Args:
@@ -4718,6 +5546,11 @@ class AsyncMethods:
 
     async def list_jobs(self, limit: Optional[int] = None, cursor: Optional[str] = None) -> types.JobPage:
         """List jobs, one cursor page at a time.
+
+        Returns the jobs of every organization the caller belongs to, newest first, as a
+        cursor page (`items`, `next_cursor`); pass `next_cursor` back as `cursor` for the
+        next page, or let the `iter_` method do it. A scoped API key needs a `job` scope
+        (403 otherwise).
 
         `GET /v1/jobs` · also `fabric.jobs.list(...)`
 
@@ -4780,6 +5613,11 @@ class AsyncMethods:
     async def get_job(self, job_id: str) -> types.Job:
         """Get a job.
 
+        Returns the job with its current `status` (`queued`, `running`, `completed`,
+        `failed` or `cancelled`), its `output` once completed and its `error` once failed;
+        poll it or use `stream_job_events` to follow progress. A job of an organization the
+        caller does not belong to is 404, like an unknown id.
+
         `GET /v1/jobs/{job_id}` · also `fabric.jobs.get(...)`
 
         Returns:
@@ -4794,6 +5632,11 @@ class AsyncMethods:
 
     async def get_job_usage(self, job_id: str) -> types.JobUsage:
         """Get the provider usage and cost of a job.
+
+        Returns the `provider` and `model` that served the job with its `input_units`,
+        `output_units` and `cost_usd`; the units and cost are 0 until the job has completed,
+        and stay 0 for a failed job. Visibility is as for `get_job` (404 outside the
+        caller's organizations).
 
         `GET /v1/jobs/{job_id}/usage` · also `fabric.jobs.usage(...)`
 
@@ -4832,6 +5675,10 @@ class AsyncMethods:
     ) -> List[types.WorkflowDefinition]:
         """List the workflow definitions of an organization.
 
+        Needs membership (viewer role or above) of the organization (`organization_id`,
+        defaulting to the client's). Returns every definition of the organization in one
+        list, without pagination, each at its latest version.
+
         `GET /v1/workflow-definitions` · also `fabric.workflows.definitions.list(...)`
 
         Returns:
@@ -4855,6 +5702,13 @@ class AsyncMethods:
     ) -> str:
         """Create a workflow definition, or update the one with the same name in the org (version+1, same id).
 
+        Needs the `workflow.edit` action (member role or above) in the organization
+        (`organization_id`, defaulting to the client's). Each node needs a known `type` (see
+        `list_nodes`) and gets a `key` when it has none; invalid nodes are a 400 listing
+        every problem in `details.errors`. Sending an existing name replaces its `nodes` and
+        `defaults` under the same id and raises `version`, while runs already created keep
+        the nodes they started with.
+
         `POST /v1/workflow-definitions` · also `fabric.workflows.definitions.upsert(...)`
 
         Returns:
@@ -4875,6 +5729,10 @@ class AsyncMethods:
     async def get_workflow(self, workflow_id: str) -> types.WorkflowDefinition:
         """Get a workflow definition.
 
+        Returns the definition with its `nodes`, `defaults` and current `version`. A
+        definition of an organization the caller does not belong to is 404, like an unknown
+        id.
+
         `GET /v1/workflow-definitions/{workflow_id}` · also `fabric.workflows.definitions.get(...)`
 
         Returns:
@@ -4889,6 +5747,11 @@ class AsyncMethods:
 
     async def get_run(self, run_id: str) -> types.Run:
         """Get a run (id-based API).
+
+        Returns the run with its `status`, `progress`, `input`, `output` and `error`;
+        `wait_for_run` polls this until the status is terminal. Runs of definitions and of
+        named workflows are both found here; a run outside the caller's organizations is
+        404.
 
         `GET /v1/workflow-runs/{run_id}` · also `fabric.workflows.runs.get_legacy(...)`
 
@@ -4906,6 +5769,11 @@ class AsyncMethods:
         self, run_id: str, reason: Optional[str] = None, *, idempotency_key: Optional[str] = None
     ) -> types.Run:
         """Cancel a run.
+
+        Needs the `workflow.run` action (member role or above). Moves a run that has not
+        finished to `cancelled`, records the optional `reason`, cancels the child runs of
+        its subworkflow nodes and publishes `workflow.run.cancelled`. A run that already
+        finished is 409.
 
         `POST /v1/workflow-runs/{run_id}/cancel` · also `fabric.workflows.runs.cancel(...)`
 
@@ -4926,6 +5794,12 @@ class AsyncMethods:
     ) -> types.BulkCancelResult:
         """Cancel several runs at once.
 
+        Cancels each listed run (up to 1000 run ids, duplicates ignored) that the caller may
+        cancel (the `workflow.run` action) and that has not finished. Instead of failing the
+        whole call it answers with `cancelled` ids and `not_cancelled` entries carrying a
+        `reason`, `not_found` for unknown or inaccessible runs and `already <status>` for
+        finished ones.
+
         `POST /v1/workflow-runs/bulk-cancel` · also `fabric.workflows.runs.bulk_cancel(...)`
 
         Returns:
@@ -4941,6 +5815,10 @@ class AsyncMethods:
     async def run_log(self, run_id: str) -> types.RunLog:
         """Get a run's log.
 
+        Returns the run's log `entries` (`timestamp`, `level`, `node_key`, `message`) oldest
+        first, covering creation, node starts and completions, pauses, signals and the final
+        status. Needs membership of the run's organization (404 otherwise).
+
         `GET /v1/workflow-runs/{run_id}/log` · also `fabric.workflows.runs.log(...)`
 
         Returns:
@@ -4955,6 +5833,10 @@ class AsyncMethods:
 
     async def list_children(self, run_id: str) -> List[types.Run]:
         """List the child runs spawned by a run's subworkflow nodes.
+
+        Returns the runs started by this run's `subworkflow` nodes, each with
+        `parent_run_id` set to this run; regenerations that name this run as their parent
+        are not included. Needs membership of the run's organization (404 otherwise).
 
         `GET /v1/workflow-runs/{run_id}/children` · also `fabric.workflows.runs.children(...)`
 
@@ -4977,6 +5859,11 @@ class AsyncMethods:
         idempotency_key: Optional[str] = None,
     ) -> types.Run:
         """Resume a waiting node (approval, wait_for_input) with data; 409 if the node is not waiting.
+
+        Needs the `workflow.run` action (member role or above). Completes the waiting
+        `approval` or `wait_for_input` node `node_key` with the request body as its output
+        and lets the run continue; an approval node whose body sets `approved` to false
+        fails instead, and the run with it. A node key the run does not have is 404.
 
         `POST /v1/workflow-runs/{run_id}/nodes/{node_key}/resume` · also `fabric.workflows.runs.resume_node(...)`
 
@@ -5020,6 +5907,10 @@ class AsyncMethods:
     async def list_nodes(self) -> List[types.NodeType]:
         """List the node type catalogue.
 
+        Returns every node type a workflow definition may use, each with its `id` (the type
+        name), a `description` and the JSON Schema of its `config`. Needs an authenticated
+        caller but no organization role.
+
         `GET /v1/nodes` · also `fabric.nodes.list(...)`
 
         Returns:
@@ -5034,6 +5925,9 @@ class AsyncMethods:
 
     async def get_node(self, node_id: str) -> types.NodeType:
         """Get one node type from the catalogue.
+
+        Returns one node type by its id, which is the type name (for example `ai_generate`
+        or `approval`), with the JSON Schema of its `config`; an unknown type is 404.
 
         `GET /v1/nodes/{node_id}` · also `fabric.nodes.get(...)`
 
@@ -5056,6 +5950,11 @@ class AsyncMethods:
         created_by: Optional[str] = None,
     ) -> List[types.Run]:
         """List runs of named workflows.
+
+        Needs membership (viewer role or above) of the organization (`organization_id`,
+        defaulting to the client's). Returns the organization's runs newest first,
+        definition runs included, optionally only those of `team_id` or `created_by`, with
+        offset pagination (`limit`, `offset`) and the full count in `meta.total`.
 
         `GET /v1/workflows/runs` · also `fabric.workflows.runs.list(...)`
 
@@ -5109,6 +6008,10 @@ class AsyncMethods:
     ) -> List[types.Run]:
         """List runs in status waiting (a node awaits resume, signal or approval).
 
+        Works like `list_runs` but returns only runs whose `status` is `waiting`, newest
+        first with offset pagination and `meta.total`; move them on with `resume_node`,
+        `signal_run` or `approve_run`.
+
         `GET /v1/workflows/runs/waiting` · also `fabric.workflows.runs.list_waiting(...)`
 
         Args:
@@ -5156,6 +6059,11 @@ class AsyncMethods:
     ) -> types.Run:
         """Pause a run.
 
+        Needs the `workflow.run` action (member role or above). Pauses a `pending`,
+        `running` or `waiting` run, recording the optional `reason`, and publishes
+        `workflow.run.paused`; the step in progress is interrupted and done again on resume.
+        A run in any other status is 409.
+
         `POST /v1/workflows/runs/{run_id}/pause` · also `fabric.workflows.runs.pause(...)`
 
         Returns:
@@ -5174,6 +6082,10 @@ class AsyncMethods:
         self, run_id: str, *, reason: Optional[str] = None, idempotency_key: Optional[str] = None
     ) -> types.Run:
         """Resume a paused run.
+
+        Needs the `workflow.run` action (member role or above). Returns a `paused` run to
+        the status it was paused from (`pending`, `running` or `waiting`) and publishes
+        `workflow.run.resumed`. A run that is not paused is 409.
 
         `POST /v1/workflows/runs/{run_id}/resume` · also `fabric.workflows.runs.resume(...)`
 
@@ -5194,6 +6106,11 @@ class AsyncMethods:
     ) -> types.Run:
         """Recover a failed or stuck run.
 
+        Needs the `workflow.run` action (member role or above). Continues a `failed` run, or
+        one left `pending` or `running` with nothing driving it, from its first unfinished
+        node; completed nodes and finished variants are not redone, and a failed subworkflow
+        child is retried as a new child run. A run in any other status is 409.
+
         `POST /v1/workflows/runs/{run_id}/recover` · also `fabric.workflows.runs.recover(...)`
 
         Returns:
@@ -5212,6 +6129,11 @@ class AsyncMethods:
         self, run_id: str, reason: str, *, idempotency_key: Optional[str] = None
     ) -> types.Run:
         """Cancel a run of a named workflow, recording a reason.
+
+        Needs the `workflow.run` action (member role or above). Works like `cancel_run` but
+        `reason` is required (400 without it); the reason is kept on the run and in the
+        `workflow.run.cancelled` event, and child runs of subworkflow nodes are cancelled
+        too. A run that already finished is 409.
 
         `POST /v1/workflows/runs/{run_id}/cancel` · also `fabric.workflows.runs.cancel_with_reason(...)`
 
@@ -5236,6 +6158,12 @@ class AsyncMethods:
         idempotency_key: Optional[str] = None,
     ) -> types.Run:
         """Send a named signal to a run.
+
+        Needs the `workflow.run` action (member role or above). Delivers `signal_name` with
+        the optional `payload` to the waiting node whose key is that name, or whose
+        `wait_for_input` config listens for it, and completes that node with the payload.
+        When no node is waiting for it the signal is kept and completes such a node as soon
+        as it starts waiting; a run that already finished is 409.
 
         `POST /v1/workflows/runs/{run_id}/signal` · also `fabric.workflows.runs.signal(...)`
 
@@ -5264,6 +6192,11 @@ class AsyncMethods:
     ) -> types.Run:
         """Approve (or reject) a run waiting for approval.
 
+        Needs the `workflow.run` action (member role or above). Completes the run's waiting
+        node (an approval node first) with `data` plus `approved` and `reason`; `approved`
+        set to false on an approval node fails that node and the run. A run with no waiting
+        node is 409.
+
         `POST /v1/workflows/runs/{run_id}/approve` · also `fabric.workflows.runs.approve(...)`
 
         Returns:
@@ -5282,6 +6215,11 @@ class AsyncMethods:
 
     async def list_run_artifacts(self, run_id: str) -> List[types.RunArtifact]:
         """List a run's artifacts.
+
+        Returns every artifact recorded for the run, across all variants, each with its
+        `variant_index` and a signed `download_url` that needs no credentials until
+        `download_url_expires_at` (both null when the server holds no bytes for it). Needs
+        membership of the run's organization (404 otherwise).
 
         `GET /v1/workflows/runs/{run_id}/artifacts` · also `fabric.workflows.runs.artifacts(...)`
 
@@ -5304,14 +6242,24 @@ class AsyncMethods:
         content_type: Optional[str] = None,
         asset_id: Optional[str] = None,
         produced_by: Optional[str] = None,
-        consumed_from: Optional[str] = None,
+        consumed_from: Optional[Union[str, List[str]]] = None,
         metadata: Optional[Dict[str, Any]] = None,
         artifact_type: Optional[str] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.RunArtifact:
         """Record an artifact produced by a run's task.
 
+        Needs the `workflow.run` action (member role or above). Records a file one of the
+        run's tasks produced, named by `task_id` and `filename`, optionally pointing at an
+        uploaded asset (`asset_id`), with `artifact_type` (default `source`) and
+        `consumed_from` (an artifact id or a list of them); returns the stored artifact. Its
+        `download_url` is null unless the server holds bytes for it.
+
         `POST /v1/workflows/runs/{run_id}/artifacts` · also `fabric.workflows.runs.record_artifact(...)`
+
+        Args:
+            consumed_from: An artifact id, or a list of them.
+            artifact_type: Defaults to source.
 
         Returns:
             The recorded artifact.
@@ -5340,6 +6288,10 @@ class AsyncMethods:
     async def get_cost_breakdown(self, run_id: str) -> types.CostBreakdown:
         """Get a run's cost, in total and per node.
 
+        Returns `total_usd` and `per_node`, the USD cost recorded so far for each node key
+        (internal shim nodes left out); nodes that have not run count 0. Needs membership of
+        the run's organization (404 otherwise).
+
         `GET /v1/workflows/runs/{run_id}/costs` · also `fabric.workflows.runs.costs(...)`
 
         Returns:
@@ -5362,6 +6314,12 @@ class AsyncMethods:
         idempotency_key: Optional[str] = None,
     ) -> types.WorkflowEstimate:
         """Estimate the cost of running a named workflow.
+
+        Needs membership (viewer role or above) of the organization (`organization_id`,
+        defaulting to the client's). Prices a run of the workflow `name` without starting
+        it; missing `input` fields are taken from the workflow's example input,
+        `input.variants` multiplies the cost and `cost_profile` scales it. An unknown
+        workflow is 404 and input that still fails validation is 400.
 
         `POST /v1/workflows/estimate` · also `fabric.workflows.estimate(...)`
 
@@ -5393,6 +6351,13 @@ class AsyncMethods:
     ) -> types.RegistryEntry:
         """Compose a new named workflow from steps and register it.
 
+        Needs the `workflow.edit` action (member role or above) in the organization.
+        Registers `name` as a workflow that runs `steps` in order (1 to 20, each a workflow
+        name or `{workflow, input}`), giving each step the run's input merged with the
+        step's own `input`; steps must be existing workflows that are not themselves
+        composed, and a built-in name cannot be used (400). Composing again under a name
+        already in the registry replaces that entry and raises its version.
+
         `POST /v1/workflows/compose` · also `fabric.workflows.registry.compose(...)`
 
         Args:
@@ -5416,6 +6381,11 @@ class AsyncMethods:
         self, *, organization_id: Optional[str] = None, team_id: Optional[str] = None
     ) -> List[types.RegistryEntry]:
         """List the named workflows available to an organization.
+
+        Needs membership (viewer role or above) of the organization (`organization_id`,
+        defaulting to the client's). Returns the built-in workflows, with any organization-
+        level changes to their descriptive fields, followed by the organization's custom and
+        composed entries; with `team_id`, entries registered for other teams are left out.
 
         `GET /v1/workflow-registry` · also `fabric.workflows.registry.list(...)`
 
@@ -5482,6 +6452,11 @@ class AsyncMethods:
     ) -> types.RegistryEntry:
         """Get a registry entry by workflow name.
 
+        Looks up one entry by its hierarchical name, sent with the slashes unescaped
+        (`research/trends`); built-in workflows are always found and an unknown name is 404.
+        Needs membership (viewer role or above) of the organization (`organization_id`,
+        defaulting to the client's).
+
         `GET /v1/workflow-registry/{workflow_name}` · also `fabric.workflows.registry.get(...)`
 
         Args:
@@ -5505,6 +6480,11 @@ class AsyncMethods:
     ) -> None:
         """Delete a registry entry.
 
+        Needs the `workflow.edit` action (member role or above). Deletes a custom or
+        composed entry, or the organization's changes to a built-in, which restores the
+        built-in's defaults; a built-in itself cannot be deleted (409) and an unknown name
+        is 404.
+
         `DELETE /v1/workflow-registry/{workflow_name}` · also `fabric.workflows.registry.delete(...)`
 
         Args:
@@ -5525,6 +6505,12 @@ class AsyncMethods:
     ) -> types.WorkflowSchemas:
         """Get a workflow's input, output and per-task JSON Schemas (all null when untyped).
 
+        Needs membership (viewer role or above) of the organization. Returns the
+        `input_schema`, `output_schema`, per-task `task_schemas` and type-coverage
+        `warnings` derived from the workflow's declared types, which is what `validate=True`
+        on submit checks against; an untyped workflow has null schemas and is not validated.
+        Send the name with its slashes unescaped; an unknown name is 404.
+
         `GET /v1/workflow-schemas/{workflow_name}` · also `fabric.workflows.registry.get_schemas(...)`
 
         Args:
@@ -5542,6 +6528,10 @@ class AsyncMethods:
 
     async def list_schedules(self, workflow_definition_id: str) -> List[types.Schedule]:
         """List the schedules of a workflow definition.
+
+        Returns every schedule of the workflow definition in one list, without pagination.
+        Needs membership of the definition's organization; a definition outside the caller's
+        organizations is 404.
 
         `GET /v1/workflow-definitions/{workflow_definition_id}/schedules` · also `fabric.schedules.list(...)`
 
@@ -5566,6 +6556,13 @@ class AsyncMethods:
         idempotency_key: Optional[str] = None,
     ) -> types.Schedule:
         """Create a cron schedule for a workflow definition (invalid cron is a 400).
+
+        Needs the `workflow.edit` action (member role or above) in the definition's
+        organization. Stores a cron schedule (five fields, or a nickname such as `@daily`)
+        evaluated in the IANA `timezone` (default UTC) that starts a run of the definition
+        with `input_context` each time it fires, and returns it with `next_run_at` in UTC;
+        `concurrency_policy` decides what a firing does while an earlier run is still
+        active. An invalid cron expression or time zone is a 400 naming the field.
 
         `POST /v1/workflow-definitions/{workflow_definition_id}/schedules` · also `fabric.schedules.create(...)`
 
@@ -5597,6 +6594,10 @@ class AsyncMethods:
     async def get_schedule(self, schedule_id: str) -> types.Schedule:
         """Get a schedule.
 
+        Returns the schedule with `enabled`, `next_run_at` (UTC, null while disabled) and
+        `last_run_at`. A schedule outside the caller's organizations is 404, like an unknown
+        id.
+
         `GET /v1/schedules/{schedule_id}` · also `fabric.schedules.get(...)`
 
         Returns:
@@ -5621,6 +6622,12 @@ class AsyncMethods:
         idempotency_key: Optional[str] = None,
     ) -> types.Schedule:
         """Update some fields of a schedule.
+
+        Needs the `workflow.edit` action (member role or above). Changes only the fields
+        sent (`cron_expression`, `timezone`, `enabled`, `input_context`,
+        `concurrency_policy`); `next_run_at` is computed again from now when the timing
+        changes or the schedule is enabled, and cleared when it is disabled. Invalid values
+        are 400.
 
         `PATCH /v1/schedules/{schedule_id}` · also `fabric.schedules.update(...)`
 
@@ -5648,6 +6655,9 @@ class AsyncMethods:
     async def delete_schedule(self, schedule_id: str) -> None:
         """Delete a schedule.
 
+        Needs the `workflow.edit` action (member role or above). Deletes the schedule so it
+        no longer fires; runs it already started are not affected.
+
         `DELETE /v1/schedules/{schedule_id}` · also `fabric.schedules.delete(...)`
 
         Raises:
@@ -5661,6 +6671,13 @@ class AsyncMethods:
         self, schedule_id: str, *, idempotency_key: Optional[str] = None
     ) -> types.ScheduleTrigger:
         """Trigger a schedule now (manual run).
+
+        Needs the `workflow.run` action (member role or above). Starts a run of the
+        schedule's definition now with its `input_context`, even when the schedule is
+        disabled, records it in the history as a `manual` trigger and publishes
+        `schedule.triggered`; the cron timing is unchanged. Under `concurrency_policy`
+        `forbid` with a run still active it is 409, and a definition that no longer exists
+        is 404.
 
         `POST /v1/schedules/{schedule_id}/trigger` · also `fabric.schedules.trigger(...)`
 
@@ -5678,6 +6695,10 @@ class AsyncMethods:
 
     async def schedule_history(self, schedule_id: str) -> List[types.ScheduleHistoryEntry]:
         """List the runs a schedule has triggered.
+
+        Returns the runs the schedule has started, newest first, each with `run_id`,
+        `triggered_at`, `trigger` (`cron` or `manual`) and the run's current `status`. Needs
+        membership of the schedule's organization (404 otherwise).
 
         `GET /v1/schedules/{schedule_id}/history` · also `fabric.schedules.history(...)`
 
@@ -5701,6 +6722,11 @@ class AsyncMethods:
         idempotency_key: Optional[str] = None,
     ) -> types.ProviderExecution:
         """Execute a provider call directly.
+
+        Calls a provider synchronously for `modality` and `input`, with `model` (the
+        modality's default model when omitted) and optional `params`, and returns the
+        `output` and `usage` (units and `cost_usd`) in the response; no job is created. An
+        unknown modality or model, or a model that does not serve the modality, is 400.
 
         `POST /v1/providers/execute` · also `fabric.providers.execute(...)`
 
@@ -5727,6 +6753,10 @@ class AsyncMethods:
         idempotency_key: Optional[str] = None,
     ) -> types.CostEstimate:
         """Estimate the cost of a provider call.
+
+        Prices a provider call without making it, from the same `modality`, `input` and
+        optional `model` as `execute_provider`, and returns `estimated_cost_usd` and
+        `input_units`. Unknown modalities and models are 400, as for `execute_provider`.
 
         `POST /v1/providers/estimate` · also `fabric.providers.estimate(...)`
 
@@ -5767,6 +6797,10 @@ class AsyncMethods:
     async def list_organizations(self) -> List[types.Organization]:
         """List the organizations the caller belongs to.
 
+        Returns every organization in which the caller has an active membership, archived
+        ones included; organizations the caller does not belong to are never listed.
+        `get_my_organizations` gives the caller's role in each.
+
         `GET /v1/organizations` · also `fabric.organizations.list(...)`
 
         Returns:
@@ -5806,6 +6840,10 @@ class AsyncMethods:
 
     async def get_organization(self, org_id: str) -> types.Organization:
         """Get an organization.
+
+        Returns the organization's `slug`, `name` and `archived` flag. Needs membership
+        (viewer role or above); an organization the caller does not belong to is 404, like
+        an unknown id.
 
         `GET /v1/organizations/{org_id}` · also `fabric.organizations.get(...)`
 
@@ -5858,6 +6896,10 @@ class AsyncMethods:
     ) -> types.Organization:
         """Archive an organization (it becomes read-only).
 
+        Needs the owner role. Marks the organization `archived`; from then on calls that
+        change its data are refused with 409 `conflict`, while reads and the organization-
+        level calls (update, export, deletion request, archive again) still work.
+
         `POST /v1/organizations/{org_id}/archive` · also `fabric.organizations.archive(...)`
 
         Args:
@@ -5902,6 +6944,11 @@ class AsyncMethods:
     async def export_organization(self, org_id: str) -> types.OrgExport:
         """Export an organization's data as JSON.
 
+        Needs the `org.admin` action (admin role or above). Returns one JSON document
+        holding the organization, its teams, memberships, invitations, webhooks and
+        settings, plus `exported_at`; secret values, webhook secrets and key material are
+        never included.
+
         `GET /v1/organizations/{org_id}/export` · also `fabric.organizations.export(...)`
 
         Args:
@@ -5919,6 +6966,11 @@ class AsyncMethods:
 
     async def list_org_members(self, org_id: str) -> List[types.Membership]:
         """List an organization's members.
+
+        Returns the organization-level memberships, deactivated ones included (`active`
+        false), each with `principal_id`, `role` and `email` (null for service accounts);
+        team memberships are not listed here. Needs membership (viewer role or above); a
+        non-member gets 404.
 
         `GET /v1/organizations/{org_id}/members` · also `fabric.organizations.members(...)`
 
@@ -5938,6 +6990,9 @@ class AsyncMethods:
     async def list_org_teams(self, org_id: str) -> List[types.Team]:
         """List an organization's teams.
 
+        Returns all teams of the organization. Needs membership (viewer role or above); a
+        non-member gets 404.
+
         `GET /v1/organizations/{org_id}/teams` · also `fabric.organizations.teams(...)`
 
         Args:
@@ -5956,6 +7011,10 @@ class AsyncMethods:
     async def get_org_permissions(self, org_id: str) -> List[types.PermissionGrant]:
         """List the permission grants of an organization.
 
+        Returns the explicit permission grants of the organization; admins and owners see
+        all of them, other members only their own. Roles are not listed here (see
+        `resolve_org_role`); a non-member gets 404.
+
         `GET /v1/organizations/{org_id}/permissions` · also `fabric.organizations.permissions(...)`
 
         Args:
@@ -5973,6 +7032,11 @@ class AsyncMethods:
 
     async def get_org_settings(self, org_id: str) -> types.OrgSettings:
         """Get an organization's settings.
+
+        Returns the organization's settings, with defaults for anything never set
+        (`default_member_role` member, `require_totp` false, empty `allowed_email_domains`,
+        `data_retention_days` null); the server may include further settings. Needs
+        membership (viewer role or above).
 
         `GET /v1/organizations/{org_id}/settings` · also `fabric.organizations.get_settings(...)`
 
@@ -6030,6 +7094,11 @@ class AsyncMethods:
 
     async def get_org_budget(self, org_id: str) -> types.Budget:
         """Get an organization's monthly budget and current spend.
+
+        Returns `monthly_limit_usd` (null for no limit) and `current_spend_usd`, the sum of
+        this calendar month's usage records. Once the spend reaches the limit new jobs and
+        runs are refused with 403 `budget_exceeded`, as is a run whose estimated cost would
+        pass it. Needs membership (viewer role or above).
 
         `GET /v1/organizations/{org_id}/budget` · also `fabric.organizations.get_budget(...)`
 
@@ -6103,6 +7172,11 @@ class AsyncMethods:
     async def list_secrets(self, *, org_id: Optional[str] = None) -> List[str]:
         """List the names of the organization's secrets.
 
+        Returns the `name`, `created_at` and `updated_at` of each secret of the organization
+        (the client's `organization_id` by default); values are write-only and never
+        returned, and the flat `list_secrets()` returns only the names. Needs membership
+        (viewer role or above).
+
         `GET /v1/organizations/{org_id}/secrets` · also `fabric.organizations.list_secrets(...)`
 
         Args:
@@ -6146,6 +7220,10 @@ class AsyncMethods:
     async def delete_secret(self, name: str, *, org_id: Optional[str] = None) -> None:
         """Delete an organization secret.
 
+        Needs the `secret.manage` action (admin role or above). Deletes the named secret of
+        the organization (the client's `organization_id` by default); a name that does not
+        exist is 404.
+
         `DELETE /v1/organizations/{org_id}/secrets/{name}` · also `fabric.organizations.delete_secret(...)`
 
         Args:
@@ -6161,6 +7239,10 @@ class AsyncMethods:
 
     async def get_org_usage(self, org_id: str) -> types.OrgUsage:
         """Get an organization's usage totals for the current period.
+
+        Returns totals for the current calendar month (UTC), counted from the organization's
+        usage records (`total_runs` and `total_jobs` that incurred usage, `total_cost_usd`),
+        with `period_start` and `period_end`. Needs membership (viewer role or above).
 
         `GET /v1/organizations/{org_id}/usage` · also `fabric.organizations.usage(...)`
 
@@ -6181,6 +7263,11 @@ class AsyncMethods:
         self, org_id: str, *, limit: Optional[int] = None, cursor: Optional[str] = None
     ) -> types.UsageRecordPage:
         """List an organization's usage records.
+
+        Returns the organization's usage records newest first as a cursor page; each is one
+        metered provider call or finished run variant with its `job_id` or `run_id`,
+        `modality`, `provider`, `model`, `units` and `cost_usd`. Needs membership (viewer
+        role or above).
 
         `GET /v1/organizations/{org_id}/usage/records` · also `fabric.organizations.usage_records(...)`
 
@@ -6210,6 +7297,10 @@ class AsyncMethods:
     async def get_org_usage_daily(self, org_id: str) -> List[types.UsageDaily]:
         """Get an organization's usage per day.
 
+        Returns one entry per UTC day that has usage, oldest first, with that day's `runs`,
+        `jobs` and `cost_usd`; days without usage are left out. Needs membership (viewer
+        role or above).
+
         `GET /v1/organizations/{org_id}/usage/daily` · also `fabric.organizations.usage_daily(...)`
 
         Args:
@@ -6227,6 +7318,10 @@ class AsyncMethods:
 
     async def get_spending(self, org_id: str) -> types.Spending:
         """Get an organization's month-to-date spending.
+
+        Returns `month_to_date_usd` for the current calendar month (UTC) and `by_workflow`,
+        the same amount split by workflow name, with jobs grouped as `job:<modality>`. Needs
+        membership (viewer role or above).
 
         `GET /v1/organizations/{org_id}/usage/spending` · also `fabric.organizations.spending(...)`
 
@@ -6247,6 +7342,11 @@ class AsyncMethods:
         self, org_id: str, *, limit: Optional[int] = None, cursor: Optional[str] = None
     ) -> types.AuditLogPage:
         """List an organization's audit log.
+
+        Needs the `audit.read` action (admin role or above). Returns a cursor page of the
+        organization's audit entries, newest first; one is written for every successful
+        POST, PUT, PATCH or DELETE, with `actor_id`, a dotted `action`, the `resource`
+        (`<type>:<id>`) and `metadata`, and idempotent replays are not logged again.
 
         `GET /v1/organizations/{org_id}/audit-logs` · also `fabric.organizations.audit_logs(...)`
 
@@ -6275,6 +7375,9 @@ class AsyncMethods:
         self, *, limit: Optional[int] = None, cursor: Optional[str] = None
     ) -> types.AuditLogPage:
         """List the audit log entries of the caller.
+
+        Returns a cursor page, newest first, of the audit entries for calls the caller made,
+        across all organizations. Needs only an authenticated caller.
 
         `GET /v1/audit-logs` · also `fabric.audit_logs.list(...)`
 
@@ -6321,6 +7424,9 @@ class AsyncMethods:
 
     async def get_team(self, team_id: str) -> types.Team:
         """Get a team.
+
+        Returns the team's `organization_id`, `slug`, `name` and `archived` flag. Needs
+        membership (viewer role or above) of the team's organization; otherwise 404.
 
         `GET /v1/teams/{team_id}` · also `fabric.teams.get(...)`
 
@@ -6373,6 +7479,10 @@ class AsyncMethods:
     async def list_invitations(self, org_id: str) -> List[types.Invitation]:
         """List an organization's invitations.
 
+        Needs the `invitation.manage` action (admin role or above). Returns every invitation
+        of the organization whatever its status; a pending invitation past `expires_at` is
+        reported as `expired`, and the one-time tokens are never returned.
+
         `GET /v1/organizations/{org_id}/invitations` · also `fabric.invitations.list(...)`
 
         Args:
@@ -6421,6 +7531,11 @@ class AsyncMethods:
     ) -> types.Invitation:
         """Revoke a pending invitation.
 
+        Needs the `invitation.manage` action (admin role or above) in the invitation's
+        organization. Sets the status to `revoked` so the emailed link can no longer be
+        accepted; an expired invitation can be revoked too, while an accepted or already
+        revoked one is 409.
+
         `POST /v1/invitations/{invitation_id}/revoke` · also `fabric.invitations.revoke(...)`
 
         Args:
@@ -6458,6 +7573,10 @@ class AsyncMethods:
     async def get_my_organizations(self) -> List[types.MyOrganization]:
         """List the caller's organizations and roles.
 
+        Returns each organization the caller belongs to with its `id`, `slug`, `name` and
+        the caller's `role` there (owner, admin, member or viewer). Works for users and
+        service accounts alike.
+
         `GET /v1/me/organizations` · also `fabric.me.organizations(...)`
 
         Returns:
@@ -6472,6 +7591,10 @@ class AsyncMethods:
 
     async def get_my_teams(self) -> List[types.MyTeam]:
         """List the caller's teams and roles.
+
+        Returns each team the caller is a member of, with its `organization_id`, `slug`,
+        `name` and the caller's `role` in the team; teams of organizations the caller no
+        longer belongs to are left out.
 
         `GET /v1/me/teams` · also `fabric.me.teams(...)`
 
@@ -6488,6 +7611,12 @@ class AsyncMethods:
     async def get_my_permissions(self) -> List[types.PermissionEntry]:
         """List the caller's effective permissions.
 
+        Returns, for each organization the caller belongs to, an `allow` or `deny` entry per
+        common action (`org.read`, `workflow.run`, `apikey.manage` and so on) on
+        `organization:<id>`, decided by the caller's role and, for an API key, its scopes.
+        Explicit grants are not reflected; use `check_permission` for a decision that
+        includes them.
+
         `GET /v1/me/permissions` · also `fabric.me.permissions(...)`
 
         Returns:
@@ -6503,6 +7632,9 @@ class AsyncMethods:
     async def get_my_social_connections(self) -> List[types.SocialConnection]:
         """List the social logins linked to the caller.
 
+        Returns the social identities linked to the caller through `social_login`, each with
+        `provider`, `provider_user_id`, `email` and `connected_at`.
+
         `GET /v1/me/social-connections` · also `fabric.me.social_connections(...)`
 
         Returns:
@@ -6517,6 +7649,8 @@ class AsyncMethods:
 
     async def disconnect_social(self, provider: str) -> None:
         """Unlink a social login from the caller.
+
+        Removes the caller's links to the given `provider`; 404 when the caller has none.
 
         `DELETE /v1/me/social-connections/{provider}` · also `fabric.me.disconnect_social(...)`
 
@@ -6564,6 +7698,12 @@ class AsyncMethods:
     ) -> List[types.BatchPermissionCheckResult]:
         """Check several actions at once.
 
+        Decides up to 100 `{action, resource}` checks for the caller in one call and returns
+        one result with `allowed` and a `reason` per check, in order; a check without
+        `resource` is organization- wide. Each decision applies explicit grants first (a
+        matching deny wins), then the caller's role and, for an API key, its scopes; a
+        denial is an answer, not an error.
+
         `POST /v1/authz/check-batch` · also `fabric.permissions.check_batch(...)`
 
         Returns:
@@ -6580,6 +7720,10 @@ class AsyncMethods:
         self, *, organization_id: Optional[str] = None, principal_id: Optional[str] = None
     ) -> List[types.PermissionGrant]:
         """List permission grants.
+
+        Returns the organization's explicit grants (`organization_id`, defaulting to the
+        client's), optionally only those of `principal_id`; admins and owners see every
+        grant, other members only their own. A non-member gets 404.
 
         `GET /v1/permissions` · also `fabric.permissions.list(...)`
 
@@ -6603,7 +7747,7 @@ class AsyncMethods:
         self,
         principal_id: str,
         action: str,
-        resource: str,
+        resource: Optional[str] = None,
         *,
         effect: Optional[Literal["allow", "deny"]] = None,
         organization_id: Optional[str] = None,
@@ -6611,7 +7755,16 @@ class AsyncMethods:
     ) -> types.PermissionGrant:
         """Grant a permission to a principal.
 
+        Needs the `member.manage` action (admin role or above) in the organization
+        (`organization_id`, defaulting to the client's). Records a grant of `action` on
+        `resource` (`<type>:<id>`, `<type>:all`, or `*` when omitted) to `principal_id` with
+        `effect` allow or deny. Permission checks consult grants before roles, and a
+        matching deny wins over any allow.
+
         `POST /v1/permissions` · also `fabric.permissions.grant(...)`
+
+        Args:
+            resource: '<type>:<id>', '<type>:all' or '*'; omitted: every resource ('*').
 
         Returns:
             The grant.
@@ -6636,6 +7789,10 @@ class AsyncMethods:
     async def revoke_permission(self, permission_id: str) -> None:
         """Revoke a permission grant.
 
+        Needs the `member.manage` action (admin role or above) in the grant's organization.
+        Deletes the grant, so later checks fall back to roles and the remaining grants; a
+        grant outside the caller's organizations is 404.
+
         `DELETE /v1/permissions/{permission_id}` · also `fabric.permissions.revoke(...)`
 
         Args:
@@ -6652,6 +7809,11 @@ class AsyncMethods:
         self, organization_id: Optional[str] = None, principal_id: Optional[str] = None
     ) -> types.RoleResolution:
         """Resolve a principal's role in an organization.
+
+        Returns the organization-level `role` of `principal_id` (the caller when omitted) in
+        the organization (`organization_id`, defaulting to the client's), or a null `role`
+        when that principal is not a member; explicit grants are not considered. Needs
+        membership (viewer role or above).
 
         `GET /v1/permissions/resolve/org` · also `fabric.permissions.resolve_org_role(...)`
 
@@ -6672,15 +7834,26 @@ class AsyncMethods:
         )
 
     async def resolve_workspace_role(
-        self, workspace_id: str, principal_id: Optional[str] = None
+        self,
+        workspace_id: Optional[str] = None,
+        principal_id: Optional[str] = None,
+        *,
+        team_id: Optional[str] = None,
+        organization_id: Optional[str] = None,
     ) -> types.RoleResolution:
         """Resolve a principal's role in a workspace (team).
+
+        Name the workspace as `workspace_id` or `team_id`; with only `organization_id` the
+        workspace is the organization and the answer is the org role. One of the three is
+        required.
 
         `GET /v1/permissions/resolve/workspace` · also `fabric.permissions.resolve_workspace_role(...)`
 
         Args:
             workspace_id: The workspace (team) id.
             principal_id: The principal; defaults to the caller.
+            team_id: The workspace (team) id, as the public 0.8/0.17 clients name it.
+            organization_id: The organization (used when no team is named).
 
         Returns:
             The effective role.
@@ -6691,11 +7864,21 @@ class AsyncMethods:
             FabricConnectionError: The server could not be reached after the retries.
         """
         return await self._call(
-            _ops.RESOLVE_WORKSPACE_ROLE, {"workspace_id": workspace_id, "principal_id": principal_id}
+            _ops.RESOLVE_WORKSPACE_ROLE,
+            {
+                "workspace_id": workspace_id,
+                "team_id": team_id,
+                "organization_id": organization_id,
+                "principal_id": principal_id,
+            },
         )
 
     async def list_api_keys(self) -> List[types.ApiKey]:
         """List the caller's API keys.
+
+        Returns the API keys of the caller's organizations; admins and owners see every key
+        of the organization, other members only the keys they created. Each entry has
+        `prefix`, `scopes`, `active` and `last_used_at`, never the key value.
 
         `GET /v1/api-keys` · also `fabric.api_keys.list(...)`
 
@@ -6742,6 +7925,10 @@ class AsyncMethods:
 
     async def get_api_key(self, api_key_id: str) -> types.ApiKey:
         """Get an API key.
+
+        Returns the key's metadata (`prefix`, `scopes`, `active`, `last_used_at`), never its
+        value. The key's creator may read it; anyone else needs the `apikey.manage` action
+        (admin role or above), and a key of an organization the caller is not in is 404.
 
         `GET /v1/api-keys/{api_key_id}` · also `fabric.api_keys.get(...)`
 
@@ -6818,8 +8005,52 @@ class AsyncMethods:
             _ops.DISABLE_API_KEY, {"api_key_id": api_key_id}, idempotency_key=idempotency_key
         )
 
+    async def create_service_account_api_key(
+        self,
+        service_account_id: str,
+        name: Optional[str] = None,
+        scopes: Optional[List[str]] = None,
+        *,
+        description: Optional[str] = None,
+        expires_in_days: Optional[int] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> types.ApiKeyCreated:
+        """Create an API key for a service account.
+
+        The full `key` is returned only in this response.
+
+        `POST /v1/service-accounts/{service_account_id}/api-keys` · also `fabric.service_accounts.create_api_key(...)`
+
+        Args:
+            service_account_id: The service account id.
+            expires_in_days: Days until the key stops working (expires_at).
+
+        Returns:
+            The key, including its secret value (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
+        """
+        return await self._call(
+            _ops.CREATE_SERVICE_ACCOUNT_API_KEY,
+            {
+                "service_account_id": service_account_id,
+                "name": name,
+                "description": description,
+                "scopes": scopes,
+                "expires_in_days": expires_in_days,
+            },
+            idempotency_key=idempotency_key,
+        )
+
     async def list_webhooks(self, org_id: str) -> List[types.Webhook]:
         """List an organization's webhooks.
+
+        Returns the organization's webhooks with their `url`, `event_filter`,
+        `resource_filter`, `active` and `max_retries`; signing secrets are never included.
+        Needs membership (viewer role or above).
 
         `GET /v1/organizations/{org_id}/webhooks` · also `fabric.webhooks.list(...)`
 
@@ -6883,6 +8114,9 @@ class AsyncMethods:
     async def get_webhook(self, webhook_id: str) -> types.Webhook:
         """Get a webhook.
 
+        Returns the webhook without its signing secret. A webhook of an organization the
+        caller does not belong to is 404, like an unknown id.
+
         `GET /v1/webhooks/{webhook_id}` · also `fabric.webhooks.get(...)`
 
         Args:
@@ -6942,6 +8176,10 @@ class AsyncMethods:
     async def delete_webhook(self, webhook_id: str) -> None:
         """Delete a webhook.
 
+        Needs the `webhook.manage` action (admin role or above). Deletes the webhook so that
+        no new events are delivered to it; a webhook outside the caller's organizations is
+        404.
+
         `DELETE /v1/webhooks/{webhook_id}` · also `fabric.webhooks.delete(...)`
 
         Args:
@@ -6958,6 +8196,11 @@ class AsyncMethods:
         self, webhook_id: str, limit: Optional[int] = None, offset: Optional[int] = None
     ) -> List[types.Delivery]:
         """List a webhook's delivery attempts.
+
+        Returns the webhook's delivery attempts newest first, one record per attempt (a
+        retry is a new record with a higher `attempt`), each with `status` pending,
+        succeeded or failed and the endpoint's `status_code` or an `error_message`. Offset
+        pagination with `meta.total`; needs membership (viewer role or above).
 
         `GET /v1/webhooks/{webhook_id}/deliveries` · also `fabric.webhooks.deliveries(...)`
 
@@ -6992,6 +8235,10 @@ class AsyncMethods:
         cursor: Optional[str] = None,
     ) -> types.GalleryPage:
         """List galleries.
+
+        Returns a cursor page of the organization's galleries (`organization_id`, defaulting
+        to the client's), optionally only those of `kind`, each with its `item_count`. Needs
+        membership (viewer role or above).
 
         `GET /v1/galleries` · also `fabric.galleries.list(...)`
 
@@ -7034,6 +8281,12 @@ class AsyncMethods:
     ) -> types.Gallery:
         """Create a gallery.
 
+        Needs the `gallery.create` action (member role or above). Creates an empty gallery
+        of `kind` (a lowercase word such as portrait, product or style) named `name`,
+        optionally tied to a `team_id` of the same organization and carrying `metadata`. Its
+        items can then serve as personas for `face_swap` and `motion_transfer` through
+        `persona_gallery_id`.
+
         `POST /v1/galleries` · also `fabric.galleries.create(...)`
 
         Args:
@@ -7062,6 +8315,9 @@ class AsyncMethods:
     async def get_gallery(self, gallery_id: str) -> types.Gallery:
         """Get a gallery.
 
+        Returns the gallery with its current `item_count`. A gallery outside the caller's
+        organizations is 404, like an unknown id.
+
         `GET /v1/galleries/{gallery_id}` · also `fabric.galleries.get(...)`
 
         Args:
@@ -7079,6 +8335,10 @@ class AsyncMethods:
 
     async def delete_gallery(self, gallery_id: str) -> types.Gallery:
         """Delete a gallery and its items.
+
+        Needs the `gallery.delete` action (member role or above). Deletes the gallery
+        together with all of its items and returns the gallery as it was; the assets behind
+        the items are kept.
 
         `DELETE /v1/galleries/{gallery_id}` · also `fabric.galleries.delete(...)`
 
@@ -7104,6 +8364,10 @@ class AsyncMethods:
         cursor: Optional[str] = None,
     ) -> types.GalleryItemPage:
         """List a gallery's items.
+
+        Returns a cursor page of the gallery's items in the order they were added, which is
+        the order `persona_index` counts in; with `tags`, only items carrying all of them.
+        Needs membership (viewer role or above) of the gallery's organization.
 
         `GET /v1/galleries/{gallery_id}/items` · also `fabric.galleries.list_items(...)`
 
@@ -7170,6 +8434,10 @@ class AsyncMethods:
     async def remove_gallery_item(self, item_id: str) -> types.GalleryItem:
         """Remove an item from its gallery.
 
+        Needs the `gallery.update` action (member role or above). Deletes the item from its
+        gallery and returns it; the asset it pointed to is kept, and later items move up one
+        place in the `persona_index` order.
+
         `DELETE /v1/gallery-items/{item_id}` · also `fabric.galleries.remove_item(...)`
 
         Args:
@@ -7193,6 +8461,10 @@ class AsyncMethods:
         organization_id: Optional[str] = None,
     ) -> List[types.Asset]:
         """List assets.
+
+        Returns the organization's asset metadata (`organization_id`, defaulting to the
+        client's) newest first, with offset pagination (`limit`, `offset`) and the full
+        count in `meta.total`. Needs membership (viewer role or above).
 
         `GET /v1/assets` · also `fabric.assets.list(...)`
 
@@ -7229,6 +8501,12 @@ class AsyncMethods:
         idempotency_key: Optional[str] = None,
     ) -> types.Asset:
         """Upload a file as an asset.
+
+        Needs the `asset.create` action (member role or above) in the organization
+        (`organization_id`, defaulting to the client's). Stores the raw request body with
+        the `filename` query value and the `Content-Type` header as its `content_type`, and
+        returns the metadata with `size_bytes` and `sha256`; a body over the upload limit is
+        413. The id works with `download_asset`, `asset_signed_url` and gallery items.
 
         `POST /v1/assets` · also `fabric.assets.upload(...)`
 
@@ -7281,5 +8559,36 @@ class AsyncMethods:
         return await self._call(
             _ops.CREATE_ASSET_SIGNED_URL,
             {"asset_id": asset_id, "ttl_seconds": ttl_seconds},
+            idempotency_key=idempotency_key,
+        )
+
+    async def admin_bootstrap(
+        self,
+        email: Optional[str] = None,
+        password: Optional[str] = None,
+        *,
+        display_name: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> types.AdminUser:
+        """Create the first platform administrator.
+
+        Only allowed while no administrator exists; afterwards 409 `conflict`. With no body
+        (or no email and password) and a signed-in user, that user becomes the
+        administrator, as the public clients call it; otherwise email and password are
+        required.
+
+        `POST /v1/admin/bootstrap` · also `fabric.admin.bootstrap(...)`
+
+        Returns:
+            The administrator.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
+        """
+        return await self._call(
+            _ops.ADMIN_BOOTSTRAP,
+            {"email": email, "password": password, "display_name": display_name},
             idempotency_key=idempotency_key,
         )

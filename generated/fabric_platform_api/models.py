@@ -130,6 +130,9 @@ class ApiKey(FabricModel):
     scopes: List[str]
     service_account_id: Optional[str]
     active: bool
+    disabled: Optional[bool] = None
+    description: Optional[str] = None
+    expires_at: Optional[str] = None
     created_at: str
     last_used_at: Optional[str]
 
@@ -150,6 +153,9 @@ class ApiKeyCreated(FabricModel):
 class App(FabricModel):
     """A registered third-party app (an OAuth client owned by an organization); never carries its secret."""
 
+    slug: Optional[str] = None
+    allowed_origins: Optional[List[str]] = None
+    owner_user_id: Optional[str] = None
     id: str
     organization_id: str
     name: str
@@ -195,10 +201,17 @@ class Asset(FabricModel):
 
     id: str
     organization_id: str
-    filename: str
-    content_type: str
-    size_bytes: int
-    sha256: str
+    kind: Optional[Literal["file", "record"]] = None
+    filename: Optional[str]
+    content_type: Optional[str]
+    size_bytes: Optional[int]
+    sha256: Optional[str]
+    asset_type: Optional[str] = None
+    name: Optional[str] = None
+    provider: Optional[str] = None
+    provider_id: Optional[str] = None
+    metadata: Optional[Dict[str, Any]] = None
+    team_id: Optional[str] = None
     created_at: str
 
 
@@ -234,7 +247,7 @@ class AuthTokens(FabricModel):
 class BatchPermissionCheckResult(FabricModel):
     """The decision for one entry of a batch authorization check."""
 
-    resource: str
+    resource: Optional[str]
     action: str
     allowed: bool
     reason: Optional[str]
@@ -259,7 +272,8 @@ class BulkCancelResult(FabricModel):
 class ConcurrencyLimit(FabricModel):
     """How many runs/jobs of an organization may execute at once (null = unlimited)."""
 
-    organization_id: str
+    organization_id: Optional[str]
+    scope: Optional[str] = None
     max_concurrent_runs: Optional[int]
     max_concurrent_jobs: Optional[int]
     updated_at: str
@@ -693,7 +707,7 @@ class RunArtifact(FabricModel):
     filename: str
     content_type: Optional[str]
     produced_by: Optional[str]
-    consumed_from: Optional[str]
+    consumed_from: Optional[Union[str, List[str]]]
     metadata: Optional[Dict[str, Any]]
     artifact_type: Optional[str]
     variant_index: Optional[int]
@@ -803,8 +817,14 @@ class Sink(FabricModel):
     id: str
     organization_id: str
     name: str
-    path: str
+    sink_type: Optional[Literal["http", "cron"]] = None
+    path: Optional[str]
     workflow_name: str
+    cron_expression: Optional[str] = None
+    timezone: Optional[str] = None
+    verification: Optional[Dict[str, Any]] = None
+    default_payload: Optional[Dict[str, Any]] = None
+    input_context: Optional[Dict[str, Any]] = None
     description: Optional[str]
     active: bool
     created_at: str

@@ -40,6 +40,9 @@ class SystemNamespace(SyncNamespace):
     def health(self) -> types.Health:
         """Check that the control plane is up.
 
+        Needs no credentials. Answers 200 with `status` "ok" and the server `version` while
+        the control plane is up; use `system_status` for the state of each component.
+
         `GET /v1/health` · also `fabric.health_check(...)`
 
         Returns:
@@ -55,6 +58,10 @@ class SystemNamespace(SyncNamespace):
     def status(self) -> types.SystemStatus:
         """Get the status of the control plane and its components.
 
+        Needs no credentials. Returns an overall `status` and a `components` map (for
+        example `api`, `database`, `engine`, `events`) giving each component's state; the
+        overall status is `degraded` when any component is not `ok`.
+
         `GET /v1/system/status` · also `fabric.system_status(...)`
 
         Returns:
@@ -69,6 +76,9 @@ class SystemNamespace(SyncNamespace):
 
     def info(self) -> types.SystemInfo:
         """Get the server version and enabled features.
+
+        Needs no credentials. Returns the server `version` and `features`, the list of API
+        areas this server has enabled (for example `jobs`, `workflows`, `webhooks`).
 
         `GET /v1/system/info` · also `fabric.system_info(...)`
 
@@ -89,6 +99,12 @@ class AuthNamespace(SyncNamespace):
     def signup(self, email: str, password: str, *, idempotency_key: Optional[str] = None) -> types.AuthTokens:
         """Create an account with email and password and sign in.
 
+        Needs no credentials. Creates a user from `email` and `password` (at least 8
+        characters) and returns AuthTokens for the new session, which the client stores and
+        uses from then on; a verification email is sent to the address. An email that
+        already has an account is 409 `conflict`, an invalid address or short password is
+        400.
+
         `POST /v1/auth/signup` · also `fabric.signup(...)`
 
         Returns:
@@ -106,6 +122,11 @@ class AuthNamespace(SyncNamespace):
     def login(self, email: str, password: str, *, idempotency_key: Optional[str] = None) -> types.AuthTokens:
         """Sign in with email and password.
 
+        Needs no credentials. Returns AuthTokens for `email` and `password`, which the
+        client stores and uses from then on; wrong credentials are 401. After repeated
+        failed attempts the account is locked and login answers 403 until a platform
+        administrator unlocks it or the password is reset.
+
         `POST /v1/auth/login` · also `fabric.login(...)`
 
         Returns:
@@ -122,6 +143,10 @@ class AuthNamespace(SyncNamespace):
 
     def magic_link(self, email: str, *, idempotency_key: Optional[str] = None) -> None:
         """Email a passwordless sign-in link.
+
+        Needs no credentials. Emails a one-time sign-in link to `email` and answers 202 with
+        no data; an address without an account gets one created the first time. Following
+        the link signs the user in and marks the email verified.
 
         `POST /v1/auth/magic-link` · also `fabric.magic_link(...)`
 
@@ -143,6 +168,12 @@ class AuthNamespace(SyncNamespace):
         idempotency_key: Optional[str] = None,
     ) -> types.AuthTokens:
         """Sign in with an identity from a social provider.
+
+        Needs no credentials. Signs in with an identity vouched for by a social provider
+        (`provider`, `provider_user_id`, `email`, optional `display_name` and `avatar_url`)
+        and returns AuthTokens, which the client stores. The first sign-in links the
+        identity to the account with that email, creating the account if there is none, and
+        marks the email verified; a disabled account is 401.
 
         `POST /v1/auth/social-login` · also `fabric.social_login(...)`
 
@@ -172,6 +203,12 @@ class AuthNamespace(SyncNamespace):
     def refresh(self, refresh_token: str, *, idempotency_key: Optional[str] = None) -> types.AuthTokens:
         """Exchange a (single-use) refresh token for a new token pair.
 
+        Needs no credentials besides `refresh_token`. Returns a new AuthTokens pair, which
+        the client stores; the old refresh token is spent, and presenting a spent one again
+        revokes every token of that sign-in and answers 401 (an expired one is 401
+        `token_expired`). A retry with the same `Idempotency-Key` within a minute gets the
+        same pair back instead of tripping that rule.
+
         `POST /v1/auth/token/refresh` · also `fabric.refresh_token(...)`
 
         Returns:
@@ -188,6 +225,11 @@ class AuthNamespace(SyncNamespace):
 
     def logout(self, access_token: Optional[str] = None, *, idempotency_key: Optional[str] = None) -> None:
         """Sign out, revoking an access token.
+
+        Revokes the sign-in session that `access_token` belongs to, or the caller's own
+        session when it is omitted; every access and refresh token of that session stops
+        working, other sessions are untouched, and the client forgets its stored tokens. An
+        unknown token is not an error.
 
         `POST /v1/auth/logout` · also `fabric.logout(...)`
 
@@ -206,6 +248,10 @@ class AuthNamespace(SyncNamespace):
     def logout_all(self, *, idempotency_key: Optional[str] = None) -> None:
         """Sign out every session of the current user.
 
+        Needs a signed-in user (an API key gets 403). Revokes the access and refresh tokens
+        of every session of the user and the client forgets its stored tokens; API keys keep
+        working.
+
         `POST /v1/auth/logout-all` · also `fabric.logout_all(...)`
 
         Raises:
@@ -217,6 +263,10 @@ class AuthNamespace(SyncNamespace):
 
     def forgot_password(self, email: str, *, idempotency_key: Optional[str] = None) -> None:
         """Email a password-recovery link.
+
+        Needs no credentials. Emails a password-recovery link carrying a one-time token to
+        `email` and answers 202 with no data; the answer is the same whether or not an
+        account exists, so it does not reveal accounts. Pass the token to `reset_password`.
 
         `POST /v1/auth/forgot-password` · also `fabric.forgot_password(...)`
 
@@ -231,6 +281,11 @@ class AuthNamespace(SyncNamespace):
         self, recovery_token: str, new_password: str, *, idempotency_key: Optional[str] = None
     ) -> None:
         """Set a new password using the token from the recovery email.
+
+        Needs no credentials. Sets `new_password` (at least 8 characters) on the account the
+        recovery token belongs to (`recovery_token`, sent as `access_token` on the wire),
+        unlocks the account and revokes all of its sessions. The token is single-use; an
+        unknown, used or expired token is 400.
 
         `POST /v1/auth/reset-password` · also `fabric.reset_password(...)`
 
@@ -253,6 +308,10 @@ class AuthNamespace(SyncNamespace):
     ) -> None:
         """Change the current user's password.
 
+        Needs a signed-in user (an API key gets 403). Replaces the password after checking
+        `current_password`; a wrong current password is 400 `validation_error` naming that
+        field, and `new_password` must be at least 8 characters.
+
         `POST /v1/auth/change-password` · also `fabric.change_password(...)`
 
         Raises:
@@ -269,6 +328,10 @@ class AuthNamespace(SyncNamespace):
     def resend_verification(self, email: str, *, idempotency_key: Optional[str] = None) -> None:
         """Send the email-verification message again.
 
+        Needs no credentials. Sends a new verification email to `email` when that account
+        exists and is not yet verified; otherwise nothing is sent, and the answer is the
+        same either way.
+
         `POST /v1/auth/resend-verification` · also `fabric.resend_verification(...)`
 
         Raises:
@@ -281,6 +344,10 @@ class AuthNamespace(SyncNamespace):
     def verify(self, token: str, *, idempotency_key: Optional[str] = None) -> None:
         """Verify an email address with the token from the verification message.
 
+        Needs no credentials. Marks the account's email as verified using the token from the
+        verification email (sent at signup or by `resend_verification`). The token is
+        single-use; an unknown, used or expired token is 400.
+
         `POST /v1/auth/verify` · also `fabric.verify_email(...)`
 
         Raises:
@@ -292,6 +359,12 @@ class AuthNamespace(SyncNamespace):
 
     def totp_enroll(self, *, idempotency_key: Optional[str] = None) -> types.TotpEnrollment:
         """Start TOTP enrollment for the current user.
+
+        Needs a signed-in user. Starts enrollment and returns an `otpauth_uri` for an
+        authenticator app and a set of single-use `recovery_codes`, shown only here;
+        enrollment completes with the first valid code sent to `totp_verify`. Calling it
+        again before that restarts enrollment with a new secret, and calling it while TOTP
+        is enabled is 409.
 
         `POST /v1/auth/totp/enroll` · also `fabric.totp_enroll(...)`
 
@@ -308,6 +381,11 @@ class AuthNamespace(SyncNamespace):
     def totp_verify(self, code: str, *, idempotency_key: Optional[str] = None) -> types.TotpVerifyResult:
         """Verify a TOTP code (completes enrollment on first success).
 
+        Needs a signed-in user who has started or completed enrollment (409 otherwise).
+        Checks `code` against the current 30-second step, allowing one step of clock skew,
+        and the first valid code completes enrollment. A wrong code, or one whose step was
+        already used, is not an error; the answer has `valid` set to false and a `message`.
+
         `POST /v1/auth/totp/verify` · also `fabric.totp_verify(...)`
 
         Returns:
@@ -323,6 +401,10 @@ class AuthNamespace(SyncNamespace):
     def totp_recovery(self, code: str, *, idempotency_key: Optional[str] = None) -> types.TotpRecoveryResult:
         """Use a TOTP recovery code.
 
+        Needs a signed-in user with TOTP enabled (409 otherwise). Spends one recovery
+        `code`; each code works once, and a wrong or spent code gives `valid` false rather
+        than an error, while the `message` of an accepted code says how many remain.
+
         `POST /v1/auth/totp/recovery` · also `fabric.totp_recovery(...)`
 
         Returns:
@@ -337,6 +419,9 @@ class AuthNamespace(SyncNamespace):
 
     def totp_disable(self) -> None:
         """Disable TOTP for the current user.
+
+        Needs a signed-in user. Turns TOTP off and discards the secret and any unused
+        recovery codes; calling it when TOTP is not enabled also succeeds.
 
         `DELETE /v1/auth/totp` · also `fabric.totp_disable(...)`
 
@@ -368,6 +453,14 @@ class OauthNamespace(SyncNamespace):
         idempotency_key: Optional[str] = None,
     ) -> types.OAuthToken:
         """Issue an OAuth access token (client credentials, refresh token or token exchange).
+
+        Needs no credentials besides `client_id` and `client_secret` (401 when they do not
+        match). `client_credentials` (the default) issues a token acting as the principal
+        who registered the client, limited to the client's scopes or the requested `scope`
+        subset, without a refresh token; `token_exchange` turns a user's `subject_token`
+        into a token of the client acting for that user, with a refresh token;
+        `refresh_token` spends a single-use OAuth refresh token for a new pair. A scope
+        outside the client's is 400, and the client stores the issued token.
 
         `POST /v1/oauth/token` · also `fabric.oauth_token(...)`
 
@@ -402,6 +495,10 @@ class OauthNamespace(SyncNamespace):
     def revoke(self, token: str, *, idempotency_key: Optional[str] = None) -> None:
         """Revoke an OAuth access or refresh token.
 
+        Revokes the given access or refresh `token` together with the other tokens issued in
+        the same grant. An unknown token is not an error and also answers 200, as OAuth
+        token revocation (RFC 7009) requires.
+
         `POST /v1/oauth/revoke` · also `fabric.oauth_revoke_token(...)`
 
         Raises:
@@ -417,6 +514,10 @@ class OauthClientsNamespace(SyncNamespace):
 
     def list(self) -> List[types.OAuthClient]:
         """List the OAuth clients visible to the caller.
+
+        Lists the OAuth clients of every organization the caller belongs to; admins and
+        owners see all of an organization's clients, other members only those they
+        registered. Client secrets are never included.
 
         `GET /v1/oauth/clients` · also `fabric.list_oauth_clients(...)`
 
@@ -440,6 +541,13 @@ class OauthClientsNamespace(SyncNamespace):
         idempotency_key: Optional[str] = None,
     ) -> types.OAuthClient:
         """Register an OAuth client (its secret is returned only here).
+
+        Needs the `apikey.manage` action (admin role or above) in the organization
+        (`organization_id`, defaulting to the client's). Registers a client with `name`,
+        absolute `redirect_uris` and `scopes` and returns it with its generated `client_id`
+        and `client_secret`; the secret is shown only in this response. Tokens the client
+        obtains act with the registering principal's powers, narrowed to the client's
+        scopes.
 
         `POST /v1/oauth/clients` · also `fabric.create_oauth_client(...)`
 
@@ -465,6 +573,10 @@ class OauthClientsNamespace(SyncNamespace):
     def delete(self, client_id: str) -> None:
         """Delete an OAuth client.
 
+        Needs the `apikey.manage` action (admin role or above) in the client's organization.
+        Deletes the client and revokes every token issued to it; a client of an organization
+        the caller is not in is 404.
+
         `DELETE /v1/oauth/clients/{client_id}` · also `fabric.delete_oauth_client(...)`
 
         Args:
@@ -483,6 +595,11 @@ class JobsNamespace(SyncNamespace):
 
     def list(self, limit: Optional[int] = None, cursor: Optional[str] = None) -> types.JobPage:
         """List jobs, one cursor page at a time.
+
+        Returns the jobs of every organization the caller belongs to, newest first, as a
+        cursor page (`items`, `next_cursor`); pass `next_cursor` back as `cursor` for the
+        next page, or let the `iter_` method do it. A scoped API key needs a `job` scope
+        (403 otherwise).
 
         `GET /v1/jobs` · also `fabric.list_jobs(...)`
 
@@ -545,6 +662,11 @@ class JobsNamespace(SyncNamespace):
     def get(self, job_id: str) -> types.Job:
         """Get a job.
 
+        Returns the job with its current `status` (`queued`, `running`, `completed`,
+        `failed` or `cancelled`), its `output` once completed and its `error` once failed;
+        poll it or use `stream_job_events` to follow progress. A job of an organization the
+        caller does not belong to is 404, like an unknown id.
+
         `GET /v1/jobs/{job_id}` · also `fabric.get_job(...)`
 
         Returns:
@@ -559,6 +681,11 @@ class JobsNamespace(SyncNamespace):
 
     def usage(self, job_id: str) -> types.JobUsage:
         """Get the provider usage and cost of a job.
+
+        Returns the `provider` and `model` that served the job with its `input_units`,
+        `output_units` and `cost_usd`; the units and cost are 0 until the job has completed,
+        and stay 0 for a failed job. Visibility is as for `get_job` (404 outside the
+        caller's organizations).
 
         `GET /v1/jobs/{job_id}/usage` · also `fabric.get_job_usage(...)`
 
@@ -667,6 +794,12 @@ class WorkflowsNamespace(SyncNamespace):
     ) -> types.WorkflowEstimate:
         """Estimate the cost of running a named workflow.
 
+        Needs membership (viewer role or above) of the organization (`organization_id`,
+        defaulting to the client's). Prices a run of the workflow `name` without starting
+        it; missing `input` fields are taken from the workflow's example input,
+        `input.variants` multiplies the cost and `cost_profile` scales it. An unknown
+        workflow is 404 and input that still fails validation is 400.
+
         `POST /v1/workflows/estimate` · also `fabric.estimate_workflow_cost(...)`
 
         Args:
@@ -694,6 +827,10 @@ class WorkflowsDefinitionsNamespace(SyncNamespace):
     def list(self, *, organization_id: Optional[str] = None) -> List[types.WorkflowDefinition]:
         """List the workflow definitions of an organization.
 
+        Needs membership (viewer role or above) of the organization (`organization_id`,
+        defaulting to the client's). Returns every definition of the organization in one
+        list, without pagination, each at its latest version.
+
         `GET /v1/workflow-definitions` · also `fabric.list_workflows(...)`
 
         Returns:
@@ -717,6 +854,13 @@ class WorkflowsDefinitionsNamespace(SyncNamespace):
     ) -> types.WorkflowDefinition:
         """Create a workflow definition, or update the one with the same name in the org (version+1, same id).
 
+        Needs the `workflow.edit` action (member role or above) in the organization
+        (`organization_id`, defaulting to the client's). Each node needs a known `type` (see
+        `list_nodes`) and gets a `key` when it has none; invalid nodes are a 400 listing
+        every problem in `details.errors`. Sending an existing name replaces its `nodes` and
+        `defaults` under the same id and raises `version`, while runs already created keep
+        the nodes they started with.
+
         `POST /v1/workflow-definitions` · also `fabric.upsert_workflow(...)`
 
         Returns:
@@ -735,6 +879,10 @@ class WorkflowsDefinitionsNamespace(SyncNamespace):
 
     def get(self, workflow_id: str) -> types.WorkflowDefinition:
         """Get a workflow definition.
+
+        Returns the definition with its `nodes`, `defaults` and current `version`. A
+        definition of an organization the caller does not belong to is 404, like an unknown
+        id.
 
         `GET /v1/workflow-definitions/{workflow_id}` · also `fabric.get_workflow(...)`
 
@@ -795,6 +943,12 @@ class WorkflowsRunsNamespace(SyncNamespace):
     ) -> types.Run:
         """Start a created run.
 
+        Needs the `workflow.run` action (member role or above). Starts a run created with
+        `POST /v1/workflow-runs` and answers 202 while it is handed to the engine; when the
+        organization is at its concurrency limit the run stays `pending`, and a higher
+        `priority` makes it start before other pending runs. Starting a run twice, or one
+        that is no longer pending, is 409.
+
         `POST /v1/workflow-runs/{run_id}/start`
 
         Returns:
@@ -814,6 +968,11 @@ class WorkflowsRunsNamespace(SyncNamespace):
     def get_legacy(self, run_id: str) -> types.Run:
         """Get a run (id-based API).
 
+        Returns the run with its `status`, `progress`, `input`, `output` and `error`;
+        `wait_for_run` polls this until the status is terminal. Runs of definitions and of
+        named workflows are both found here; a run outside the caller's organizations is
+        404.
+
         `GET /v1/workflow-runs/{run_id}` · also `fabric.get_run(...)`
 
         Returns:
@@ -830,6 +989,11 @@ class WorkflowsRunsNamespace(SyncNamespace):
         self, run_id: str, reason: Optional[str] = None, *, idempotency_key: Optional[str] = None
     ) -> types.Run:
         """Cancel a run.
+
+        Needs the `workflow.run` action (member role or above). Moves a run that has not
+        finished to `cancelled`, records the optional `reason`, cancels the child runs of
+        its subworkflow nodes and publishes `workflow.run.cancelled`. A run that already
+        finished is 409.
 
         `POST /v1/workflow-runs/{run_id}/cancel` · also `fabric.cancel_run(...)`
 
@@ -850,6 +1014,12 @@ class WorkflowsRunsNamespace(SyncNamespace):
     ) -> types.BulkCancelResult:
         """Cancel several runs at once.
 
+        Cancels each listed run (up to 1000 run ids, duplicates ignored) that the caller may
+        cancel (the `workflow.run` action) and that has not finished. Instead of failing the
+        whole call it answers with `cancelled` ids and `not_cancelled` entries carrying a
+        `reason`, `not_found` for unknown or inaccessible runs and `already <status>` for
+        finished ones.
+
         `POST /v1/workflow-runs/bulk-cancel` · also `fabric.bulk_cancel_runs(...)`
 
         Returns:
@@ -867,6 +1037,10 @@ class WorkflowsRunsNamespace(SyncNamespace):
     def log(self, run_id: str) -> types.RunLog:
         """Get a run's log.
 
+        Returns the run's log `entries` (`timestamp`, `level`, `node_key`, `message`) oldest
+        first, covering creation, node starts and completions, pauses, signals and the final
+        status. Needs membership of the run's organization (404 otherwise).
+
         `GET /v1/workflow-runs/{run_id}/log` · also `fabric.run_log(...)`
 
         Returns:
@@ -881,6 +1055,10 @@ class WorkflowsRunsNamespace(SyncNamespace):
 
     def children(self, run_id: str) -> List[types.Run]:
         """List the child runs spawned by a run's subworkflow nodes.
+
+        Returns the runs started by this run's `subworkflow` nodes, each with
+        `parent_run_id` set to this run; regenerations that name this run as their parent
+        are not included. Needs membership of the run's organization (404 otherwise).
 
         `GET /v1/workflow-runs/{run_id}/children` · also `fabric.list_children(...)`
 
@@ -903,6 +1081,11 @@ class WorkflowsRunsNamespace(SyncNamespace):
         idempotency_key: Optional[str] = None,
     ) -> types.Run:
         """Resume a waiting node (approval, wait_for_input) with data; 409 if the node is not waiting.
+
+        Needs the `workflow.run` action (member role or above). Completes the waiting
+        `approval` or `wait_for_input` node `node_key` with the request body as its output
+        and lets the run continue; an approval node whose body sets `approved` to false
+        fails instead, and the run with it. A node key the run does not have is 404.
 
         `POST /v1/workflow-runs/{run_id}/nodes/{node_key}/resume` · also `fabric.resume_node(...)`
 
@@ -932,6 +1115,11 @@ class WorkflowsRunsNamespace(SyncNamespace):
         created_by: Optional[str] = None,
     ) -> List[types.Run]:
         """List runs of named workflows.
+
+        Needs membership (viewer role or above) of the organization (`organization_id`,
+        defaulting to the client's). Returns the organization's runs newest first,
+        definition runs included, optionally only those of `team_id` or `created_by`, with
+        offset pagination (`limit`, `offset`) and the full count in `meta.total`.
 
         `GET /v1/workflows/runs` · also `fabric.list_runs(...)`
 
@@ -985,6 +1173,10 @@ class WorkflowsRunsNamespace(SyncNamespace):
     ) -> List[types.Run]:
         """List runs in status waiting (a node awaits resume, signal or approval).
 
+        Works like `list_runs` but returns only runs whose `status` is `waiting`, newest
+        first with offset pagination and `meta.total`; move them on with `resume_node`,
+        `signal_run` or `approve_run`.
+
         `GET /v1/workflows/runs/waiting` · also `fabric.list_waiting_runs(...)`
 
         Args:
@@ -1030,6 +1222,11 @@ class WorkflowsRunsNamespace(SyncNamespace):
     def get(self, run_id: str) -> types.Run:
         """Get a run of a named workflow.
 
+        Returns the run with its `status`, `progress`, `variants` and lineage
+        (`parent_run_id`, `parent_variant_index`); use `get_run_output` for the outputs and
+        artifacts of each variant. Any run the caller may read is found, whichever API
+        created it; others are 404.
+
         `GET /v1/workflows/runs/{run_id}`
 
         Returns:
@@ -1046,6 +1243,11 @@ class WorkflowsRunsNamespace(SyncNamespace):
         self, run_id: str, reason: Optional[str] = None, *, idempotency_key: Optional[str] = None
     ) -> types.Run:
         """Pause a run.
+
+        Needs the `workflow.run` action (member role or above). Pauses a `pending`,
+        `running` or `waiting` run, recording the optional `reason`, and publishes
+        `workflow.run.paused`; the step in progress is interrupted and done again on resume.
+        A run in any other status is 409.
 
         `POST /v1/workflows/runs/{run_id}/pause` · also `fabric.pause_run(...)`
 
@@ -1066,6 +1268,10 @@ class WorkflowsRunsNamespace(SyncNamespace):
     ) -> types.Run:
         """Resume a paused run.
 
+        Needs the `workflow.run` action (member role or above). Returns a `paused` run to
+        the status it was paused from (`pending`, `running` or `waiting`) and publishes
+        `workflow.run.resumed`. A run that is not paused is 409.
+
         `POST /v1/workflows/runs/{run_id}/resume` · also `fabric.resume_run(...)`
 
         Returns:
@@ -1085,6 +1291,11 @@ class WorkflowsRunsNamespace(SyncNamespace):
     ) -> types.Run:
         """Recover a failed or stuck run.
 
+        Needs the `workflow.run` action (member role or above). Continues a `failed` run, or
+        one left `pending` or `running` with nothing driving it, from its first unfinished
+        node; completed nodes and finished variants are not redone, and a failed subworkflow
+        child is retried as a new child run. A run in any other status is 409.
+
         `POST /v1/workflows/runs/{run_id}/recover` · also `fabric.recover_run(...)`
 
         Returns:
@@ -1103,6 +1314,11 @@ class WorkflowsRunsNamespace(SyncNamespace):
         self, run_id: str, reason: str, *, idempotency_key: Optional[str] = None
     ) -> types.Run:
         """Cancel a run of a named workflow, recording a reason.
+
+        Needs the `workflow.run` action (member role or above). Works like `cancel_run` but
+        `reason` is required (400 without it); the reason is kept on the run and in the
+        `workflow.run.cancelled` event, and child runs of subworkflow nodes are cancelled
+        too. A run that already finished is 409.
 
         `POST /v1/workflows/runs/{run_id}/cancel` · also `fabric.cancel_run_with_reason(...)`
 
@@ -1127,6 +1343,12 @@ class WorkflowsRunsNamespace(SyncNamespace):
         idempotency_key: Optional[str] = None,
     ) -> types.Run:
         """Send a named signal to a run.
+
+        Needs the `workflow.run` action (member role or above). Delivers `signal_name` with
+        the optional `payload` to the waiting node whose key is that name, or whose
+        `wait_for_input` config listens for it, and completes that node with the payload.
+        When no node is waiting for it the signal is kept and completes such a node as soon
+        as it starts waiting; a run that already finished is 409.
 
         `POST /v1/workflows/runs/{run_id}/signal` · also `fabric.signal_run(...)`
 
@@ -1155,6 +1377,11 @@ class WorkflowsRunsNamespace(SyncNamespace):
     ) -> types.Run:
         """Approve (or reject) a run waiting for approval.
 
+        Needs the `workflow.run` action (member role or above). Completes the run's waiting
+        node (an approval node first) with `data` plus `approved` and `reason`; `approved`
+        set to false on an approval node fails that node and the run. A run with no waiting
+        node is 409.
+
         `POST /v1/workflows/runs/{run_id}/approve` · also `fabric.approve_run(...)`
 
         Returns:
@@ -1173,6 +1400,11 @@ class WorkflowsRunsNamespace(SyncNamespace):
 
     def artifacts(self, run_id: str) -> List[types.RunArtifact]:
         """List a run's artifacts.
+
+        Returns every artifact recorded for the run, across all variants, each with its
+        `variant_index` and a signed `download_url` that needs no credentials until
+        `download_url_expires_at` (both null when the server holds no bytes for it). Needs
+        membership of the run's organization (404 otherwise).
 
         `GET /v1/workflows/runs/{run_id}/artifacts` · also `fabric.list_run_artifacts(...)`
 
@@ -1195,14 +1427,24 @@ class WorkflowsRunsNamespace(SyncNamespace):
         content_type: Optional[str] = None,
         asset_id: Optional[str] = None,
         produced_by: Optional[str] = None,
-        consumed_from: Optional[str] = None,
+        consumed_from: Optional[Union[str, List[str]]] = None,
         metadata: Optional[Dict[str, Any]] = None,
         artifact_type: Optional[str] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.RunArtifact:
         """Record an artifact produced by a run's task.
 
+        Needs the `workflow.run` action (member role or above). Records a file one of the
+        run's tasks produced, named by `task_id` and `filename`, optionally pointing at an
+        uploaded asset (`asset_id`), with `artifact_type` (default `source`) and
+        `consumed_from` (an artifact id or a list of them); returns the stored artifact. Its
+        `download_url` is null unless the server holds bytes for it.
+
         `POST /v1/workflows/runs/{run_id}/artifacts` · also `fabric.record_run_artifact(...)`
+
+        Args:
+            consumed_from: An artifact id, or a list of them.
+            artifact_type: Defaults to source.
 
         Returns:
             The recorded artifact.
@@ -1230,6 +1472,10 @@ class WorkflowsRunsNamespace(SyncNamespace):
 
     def costs(self, run_id: str) -> types.CostBreakdown:
         """Get a run's cost, in total and per node.
+
+        Returns `total_usd` and `per_node`, the USD cost recorded so far for each node key
+        (internal shim nodes left out); nodes that have not run count 0. Needs membership of
+        the run's organization (404 otherwise).
 
         `GET /v1/workflows/runs/{run_id}/costs` · also `fabric.get_cost_breakdown(...)`
 
@@ -1284,6 +1530,13 @@ class WorkflowsRegistryNamespace(SyncNamespace):
     ) -> types.RegistryEntry:
         """Compose a new named workflow from steps and register it.
 
+        Needs the `workflow.edit` action (member role or above) in the organization.
+        Registers `name` as a workflow that runs `steps` in order (1 to 20, each a workflow
+        name or `{workflow, input}`), giving each step the run's input merged with the
+        step's own `input`; steps must be existing workflows that are not themselves
+        composed, and a built-in name cannot be used (400). Composing again under a name
+        already in the registry replaces that entry and raises its version.
+
         `POST /v1/workflows/compose` · also `fabric.compose_workflow(...)`
 
         Args:
@@ -1307,6 +1560,11 @@ class WorkflowsRegistryNamespace(SyncNamespace):
         self, *, organization_id: Optional[str] = None, team_id: Optional[str] = None
     ) -> List[types.RegistryEntry]:
         """List the named workflows available to an organization.
+
+        Needs membership (viewer role or above) of the organization (`organization_id`,
+        defaulting to the client's). Returns the built-in workflows, with any organization-
+        level changes to their descriptive fields, followed by the organization's custom and
+        composed entries; with `team_id`, entries registered for other teams are left out.
 
         `GET /v1/workflow-registry` · also `fabric.list_workflow_registry(...)`
 
@@ -1373,6 +1631,11 @@ class WorkflowsRegistryNamespace(SyncNamespace):
     ) -> types.RegistryEntry:
         """Get a registry entry by workflow name.
 
+        Looks up one entry by its hierarchical name, sent with the slashes unescaped
+        (`research/trends`); built-in workflows are always found and an unknown name is 404.
+        Needs membership (viewer role or above) of the organization (`organization_id`,
+        defaulting to the client's).
+
         `GET /v1/workflow-registry/{workflow_name}` · also `fabric.get_workflow_registry_entry(...)`
 
         Args:
@@ -1396,6 +1659,11 @@ class WorkflowsRegistryNamespace(SyncNamespace):
     ) -> None:
         """Delete a registry entry.
 
+        Needs the `workflow.edit` action (member role or above). Deletes a custom or
+        composed entry, or the organization's changes to a built-in, which restores the
+        built-in's defaults; a built-in itself cannot be deleted (409) and an unknown name
+        is 404.
+
         `DELETE /v1/workflow-registry/{workflow_name}` · also `fabric.delete_workflow_registry_entry(...)`
 
         Args:
@@ -1413,6 +1681,12 @@ class WorkflowsRegistryNamespace(SyncNamespace):
 
     def get_schemas(self, name: str, *, organization_id: Optional[str] = None) -> types.WorkflowSchemas:
         """Get a workflow's input, output and per-task JSON Schemas (all null when untyped).
+
+        Needs membership (viewer role or above) of the organization. Returns the
+        `input_schema`, `output_schema`, per-task `task_schemas` and type-coverage
+        `warnings` derived from the workflow's declared types, which is what `validate=True`
+        on submit checks against; an untyped workflow has null schemas and is not validated.
+        Send the name with its slashes unescaped; an unknown name is 404.
 
         `GET /v1/workflow-schemas/{workflow_name}` · also `fabric.get_workflow_schemas(...)`
 
@@ -1438,6 +1712,10 @@ class NodesNamespace(SyncNamespace):
     def list(self) -> List[types.NodeType]:
         """List the node type catalogue.
 
+        Returns every node type a workflow definition may use, each with its `id` (the type
+        name), a `description` and the JSON Schema of its `config`. Needs an authenticated
+        caller but no organization role.
+
         `GET /v1/nodes` · also `fabric.list_nodes(...)`
 
         Returns:
@@ -1452,6 +1730,9 @@ class NodesNamespace(SyncNamespace):
 
     def get(self, node_id: str) -> types.NodeType:
         """Get one node type from the catalogue.
+
+        Returns one node type by its id, which is the type name (for example `ai_generate`
+        or `approval`), with the JSON Schema of its `config`; an unknown type is 404.
 
         `GET /v1/nodes/{node_id}` · also `fabric.get_node(...)`
 
@@ -1471,6 +1752,10 @@ class SchedulesNamespace(SyncNamespace):
 
     def list(self, workflow_definition_id: str) -> List[types.Schedule]:
         """List the schedules of a workflow definition.
+
+        Returns every schedule of the workflow definition in one list, without pagination.
+        Needs membership of the definition's organization; a definition outside the caller's
+        organizations is 404.
 
         `GET /v1/workflow-definitions/{workflow_definition_id}/schedules` · also `fabric.list_schedules(...)`
 
@@ -1495,6 +1780,13 @@ class SchedulesNamespace(SyncNamespace):
         idempotency_key: Optional[str] = None,
     ) -> types.Schedule:
         """Create a cron schedule for a workflow definition (invalid cron is a 400).
+
+        Needs the `workflow.edit` action (member role or above) in the definition's
+        organization. Stores a cron schedule (five fields, or a nickname such as `@daily`)
+        evaluated in the IANA `timezone` (default UTC) that starts a run of the definition
+        with `input_context` each time it fires, and returns it with `next_run_at` in UTC;
+        `concurrency_policy` decides what a firing does while an earlier run is still
+        active. An invalid cron expression or time zone is a 400 naming the field.
 
         `POST /v1/workflow-definitions/{workflow_definition_id}/schedules` · also `fabric.create_schedule(...)`
 
@@ -1526,6 +1818,10 @@ class SchedulesNamespace(SyncNamespace):
     def get(self, schedule_id: str) -> types.Schedule:
         """Get a schedule.
 
+        Returns the schedule with `enabled`, `next_run_at` (UTC, null while disabled) and
+        `last_run_at`. A schedule outside the caller's organizations is 404, like an unknown
+        id.
+
         `GET /v1/schedules/{schedule_id}` · also `fabric.get_schedule(...)`
 
         Returns:
@@ -1550,6 +1846,12 @@ class SchedulesNamespace(SyncNamespace):
         idempotency_key: Optional[str] = None,
     ) -> types.Schedule:
         """Update some fields of a schedule.
+
+        Needs the `workflow.edit` action (member role or above). Changes only the fields
+        sent (`cron_expression`, `timezone`, `enabled`, `input_context`,
+        `concurrency_policy`); `next_run_at` is computed again from now when the timing
+        changes or the schedule is enabled, and cleared when it is disabled. Invalid values
+        are 400.
 
         `PATCH /v1/schedules/{schedule_id}` · also `fabric.update_schedule(...)`
 
@@ -1577,6 +1879,9 @@ class SchedulesNamespace(SyncNamespace):
     def delete(self, schedule_id: str) -> None:
         """Delete a schedule.
 
+        Needs the `workflow.edit` action (member role or above). Deletes the schedule so it
+        no longer fires; runs it already started are not affected.
+
         `DELETE /v1/schedules/{schedule_id}` · also `fabric.delete_schedule(...)`
 
         Raises:
@@ -1588,6 +1893,13 @@ class SchedulesNamespace(SyncNamespace):
 
     def trigger(self, schedule_id: str, *, idempotency_key: Optional[str] = None) -> types.ScheduleTrigger:
         """Trigger a schedule now (manual run).
+
+        Needs the `workflow.run` action (member role or above). Starts a run of the
+        schedule's definition now with its `input_context`, even when the schedule is
+        disabled, records it in the history as a `manual` trigger and publishes
+        `schedule.triggered`; the cron timing is unchanged. Under `concurrency_policy`
+        `forbid` with a run still active it is 409, and a definition that no longer exists
+        is 404.
 
         `POST /v1/schedules/{schedule_id}/trigger` · also `fabric.trigger_schedule(...)`
 
@@ -1605,6 +1917,10 @@ class SchedulesNamespace(SyncNamespace):
 
     def history(self, schedule_id: str) -> List[types.ScheduleHistoryEntry]:
         """List the runs a schedule has triggered.
+
+        Returns the runs the schedule has started, newest first, each with `run_id`,
+        `triggered_at`, `trigger` (`cron` or `manual`) and the run's current `status`. Needs
+        membership of the schedule's organization (404 otherwise).
 
         `GET /v1/schedules/{schedule_id}/history` · also `fabric.schedule_history(...)`
 
@@ -1625,6 +1941,10 @@ class ProvidersNamespace(SyncNamespace):
     def __call__(self) -> List[types.Provider]:
         """List the model providers, their modalities and models.
 
+        Returns each provider's `id`, the `modalities` it serves and its `models`; a model
+        name can be passed as `model` to `execute_provider` and `estimate_cost`, or in a
+        job's `params`. Needs an authenticated caller.
+
         `GET /v1/providers` · also `fabric.providers.list(...)`
 
         Returns:
@@ -1639,6 +1959,10 @@ class ProvidersNamespace(SyncNamespace):
 
     def list(self) -> List[types.Provider]:
         """List the model providers, their modalities and models.
+
+        Returns each provider's `id`, the `modalities` it serves and its `models`; a model
+        name can be passed as `model` to `execute_provider` and `estimate_cost`, or in a
+        job's `params`. Needs an authenticated caller.
 
         `GET /v1/providers` · also `fabric.providers(...)`
 
@@ -1662,6 +1986,11 @@ class ProvidersNamespace(SyncNamespace):
         idempotency_key: Optional[str] = None,
     ) -> types.ProviderExecution:
         """Execute a provider call directly.
+
+        Calls a provider synchronously for `modality` and `input`, with `model` (the
+        modality's default model when omitted) and optional `params`, and returns the
+        `output` and `usage` (units and `cost_usd`) in the response; no job is created. An
+        unknown modality or model, or a model that does not serve the modality, is 400.
 
         `POST /v1/providers/execute` · also `fabric.execute_provider(...)`
 
@@ -1689,6 +2018,10 @@ class ProvidersNamespace(SyncNamespace):
     ) -> types.CostEstimate:
         """Estimate the cost of a provider call.
 
+        Prices a provider call without making it, from the same `modality`, `input` and
+        optional `model` as `execute_provider`, and returns `estimated_cost_usd` and
+        `input_units`. Unknown modalities and models are 400, as for `execute_provider`.
+
         `POST /v1/providers/estimate` · also `fabric.estimate_cost(...)`
 
         Returns:
@@ -1711,6 +2044,10 @@ class OrganizationsNamespace(SyncNamespace):
 
     def list(self) -> List[types.Organization]:
         """List the organizations the caller belongs to.
+
+        Returns every organization in which the caller has an active membership, archived
+        ones included; organizations the caller does not belong to are never listed.
+        `get_my_organizations` gives the caller's role in each.
 
         `GET /v1/organizations` · also `fabric.list_organizations(...)`
 
@@ -1749,6 +2086,10 @@ class OrganizationsNamespace(SyncNamespace):
 
     def get(self, org_id: str) -> types.Organization:
         """Get an organization.
+
+        Returns the organization's `slug`, `name` and `archived` flag. Needs membership
+        (viewer role or above); an organization the caller does not belong to is 404, like
+        an unknown id.
 
         `GET /v1/organizations/{org_id}` · also `fabric.get_organization(...)`
 
@@ -1799,6 +2140,10 @@ class OrganizationsNamespace(SyncNamespace):
     def archive(self, org_id: str, *, idempotency_key: Optional[str] = None) -> types.Organization:
         """Archive an organization (it becomes read-only).
 
+        Needs the owner role. Marks the organization `archived`; from then on calls that
+        change its data are refused with 409 `conflict`, while reads and the organization-
+        level calls (update, export, deletion request, archive again) still work.
+
         `POST /v1/organizations/{org_id}/archive` · also `fabric.archive_organization(...)`
 
         Args:
@@ -1843,6 +2188,11 @@ class OrganizationsNamespace(SyncNamespace):
     def export(self, org_id: str) -> types.OrgExport:
         """Export an organization's data as JSON.
 
+        Needs the `org.admin` action (admin role or above). Returns one JSON document
+        holding the organization, its teams, memberships, invitations, webhooks and
+        settings, plus `exported_at`; secret values, webhook secrets and key material are
+        never included.
+
         `GET /v1/organizations/{org_id}/export` · also `fabric.export_organization(...)`
 
         Args:
@@ -1860,6 +2210,11 @@ class OrganizationsNamespace(SyncNamespace):
 
     def members(self, org_id: str) -> List[types.Membership]:
         """List an organization's members.
+
+        Returns the organization-level memberships, deactivated ones included (`active`
+        false), each with `principal_id`, `role` and `email` (null for service accounts);
+        team memberships are not listed here. Needs membership (viewer role or above); a
+        non-member gets 404.
 
         `GET /v1/organizations/{org_id}/members` · also `fabric.list_org_members(...)`
 
@@ -1879,6 +2234,9 @@ class OrganizationsNamespace(SyncNamespace):
     def teams(self, org_id: str) -> List[types.Team]:
         """List an organization's teams.
 
+        Returns all teams of the organization. Needs membership (viewer role or above); a
+        non-member gets 404.
+
         `GET /v1/organizations/{org_id}/teams` · also `fabric.list_org_teams(...)`
 
         Args:
@@ -1897,6 +2255,10 @@ class OrganizationsNamespace(SyncNamespace):
     def permissions(self, org_id: str) -> List[types.PermissionGrant]:
         """List the permission grants of an organization.
 
+        Returns the explicit permission grants of the organization; admins and owners see
+        all of them, other members only their own. Roles are not listed here (see
+        `resolve_org_role`); a non-member gets 404.
+
         `GET /v1/organizations/{org_id}/permissions` · also `fabric.get_org_permissions(...)`
 
         Args:
@@ -1914,6 +2276,11 @@ class OrganizationsNamespace(SyncNamespace):
 
     def get_settings(self, org_id: str) -> types.OrgSettings:
         """Get an organization's settings.
+
+        Returns the organization's settings, with defaults for anything never set
+        (`default_member_role` member, `require_totp` false, empty `allowed_email_domains`,
+        `data_retention_days` null); the server may include further settings. Needs
+        membership (viewer role or above).
 
         `GET /v1/organizations/{org_id}/settings` · also `fabric.get_org_settings(...)`
 
@@ -1971,6 +2338,11 @@ class OrganizationsNamespace(SyncNamespace):
 
     def get_budget(self, org_id: str) -> types.Budget:
         """Get an organization's monthly budget and current spend.
+
+        Returns `monthly_limit_usd` (null for no limit) and `current_spend_usd`, the sum of
+        this calendar month's usage records. Once the spend reaches the limit new jobs and
+        runs are refused with 403 `budget_exceeded`, as is a run whose estimated cost would
+        pass it. Needs membership (viewer role or above).
 
         `GET /v1/organizations/{org_id}/budget` · also `fabric.get_org_budget(...)`
 
@@ -2044,6 +2416,11 @@ class OrganizationsNamespace(SyncNamespace):
     def list_secrets(self, *, org_id: Optional[str] = None) -> List[types.SecretInfo]:
         """List the names of the organization's secrets.
 
+        Returns the `name`, `created_at` and `updated_at` of each secret of the organization
+        (the client's `organization_id` by default); values are write-only and never
+        returned, and the flat `list_secrets()` returns only the names. Needs membership
+        (viewer role or above).
+
         `GET /v1/organizations/{org_id}/secrets` · also `fabric.list_secrets(...)`
 
         Args:
@@ -2087,6 +2464,10 @@ class OrganizationsNamespace(SyncNamespace):
     def delete_secret(self, name: str, *, org_id: Optional[str] = None) -> None:
         """Delete an organization secret.
 
+        Needs the `secret.manage` action (admin role or above). Deletes the named secret of
+        the organization (the client's `organization_id` by default); a name that does not
+        exist is 404.
+
         `DELETE /v1/organizations/{org_id}/secrets/{name}` · also `fabric.delete_secret(...)`
 
         Args:
@@ -2102,6 +2483,10 @@ class OrganizationsNamespace(SyncNamespace):
 
     def usage(self, org_id: str) -> types.OrgUsage:
         """Get an organization's usage totals for the current period.
+
+        Returns totals for the current calendar month (UTC), counted from the organization's
+        usage records (`total_runs` and `total_jobs` that incurred usage, `total_cost_usd`),
+        with `period_start` and `period_end`. Needs membership (viewer role or above).
 
         `GET /v1/organizations/{org_id}/usage` · also `fabric.get_org_usage(...)`
 
@@ -2122,6 +2507,11 @@ class OrganizationsNamespace(SyncNamespace):
         self, org_id: str, *, limit: Optional[int] = None, cursor: Optional[str] = None
     ) -> types.UsageRecordPage:
         """List an organization's usage records.
+
+        Returns the organization's usage records newest first as a cursor page; each is one
+        metered provider call or finished run variant with its `job_id` or `run_id`,
+        `modality`, `provider`, `model`, `units` and `cost_usd`. Needs membership (viewer
+        role or above).
 
         `GET /v1/organizations/{org_id}/usage/records` · also `fabric.get_org_usage_records(...)`
 
@@ -2149,6 +2539,10 @@ class OrganizationsNamespace(SyncNamespace):
     def usage_daily(self, org_id: str) -> List[types.UsageDaily]:
         """Get an organization's usage per day.
 
+        Returns one entry per UTC day that has usage, oldest first, with that day's `runs`,
+        `jobs` and `cost_usd`; days without usage are left out. Needs membership (viewer
+        role or above).
+
         `GET /v1/organizations/{org_id}/usage/daily` · also `fabric.get_org_usage_daily(...)`
 
         Args:
@@ -2166,6 +2560,10 @@ class OrganizationsNamespace(SyncNamespace):
 
     def spending(self, org_id: str) -> types.Spending:
         """Get an organization's month-to-date spending.
+
+        Returns `month_to_date_usd` for the current calendar month (UTC) and `by_workflow`,
+        the same amount split by workflow name, with jobs grouped as `job:<modality>`. Needs
+        membership (viewer role or above).
 
         `GET /v1/organizations/{org_id}/usage/spending` · also `fabric.get_spending(...)`
 
@@ -2186,6 +2584,11 @@ class OrganizationsNamespace(SyncNamespace):
         self, org_id: str, *, limit: Optional[int] = None, cursor: Optional[str] = None
     ) -> types.AuditLogPage:
         """List an organization's audit log.
+
+        Needs the `audit.read` action (admin role or above). Returns a cursor page of the
+        organization's audit entries, newest first; one is written for every successful
+        POST, PUT, PATCH or DELETE, with `actor_id`, a dotted `action`, the `resource`
+        (`<type>:<id>`) and `metadata`, and idempotent replays are not logged again.
 
         `GET /v1/organizations/{org_id}/audit-logs` · also `fabric.get_org_audit_logs(...)`
 
@@ -2211,9 +2614,19 @@ class OrganizationsNamespace(SyncNamespace):
         return self._client._paginate(_ops.GET_ORG_AUDIT_LOGS, {"org_id": org_id, "limit": limit})
 
     def list_assets(
-        self, org_id: str, limit: Optional[int] = None, offset: Optional[int] = None
+        self,
+        org_id: str,
+        limit: Optional[int] = None,
+        offset: Optional[int] = None,
+        *,
+        asset_type: Optional[str] = None,
+        team_id: Optional[str] = None,
     ) -> List[types.Asset]:
         """List an organization's assets.
+
+        Returns the organization's assets (uploaded files and records) newest first, with
+        offset pagination (`limit`, `offset`) and the full count in `meta.total`;
+        `asset_type` and `team_id` narrow the list. Needs membership (viewer role or above).
 
         `GET /v1/organizations/{org_id}/assets`
 
@@ -2221,6 +2634,8 @@ class OrganizationsNamespace(SyncNamespace):
             org_id: The organization id.
             limit: Page size (1-100).
             offset: Number of items to skip.
+            asset_type: Only records of this type.
+            team_id: Only records of this team.
 
         Returns:
             The assets (`meta.total` when known).
@@ -2230,11 +2645,30 @@ class OrganizationsNamespace(SyncNamespace):
                 e.g. FabricNotFoundError for 404; see fabric_platform.errors).
             FabricConnectionError: The server could not be reached after the retries.
         """
-        return self._client._call(_ops.LIST_ORG_ASSETS, {"org_id": org_id, "limit": limit, "offset": offset})
+        return self._client._call(
+            _ops.LIST_ORG_ASSETS,
+            {
+                "org_id": org_id,
+                "limit": limit,
+                "offset": offset,
+                "asset_type": asset_type,
+                "team_id": team_id,
+            },
+        )
 
-    def iter_assets(self, org_id: str, limit: Optional[int] = None) -> Iterator[types.Asset]:
+    def iter_assets(
+        self,
+        org_id: str,
+        limit: Optional[int] = None,
+        *,
+        asset_type: Optional[str] = None,
+        team_id: Optional[str] = None,
+    ) -> Iterator[types.Asset]:
         """Iterate over every item of `list_assets`, fetching pages as needed."""
-        return self._client._paginate(_ops.LIST_ORG_ASSETS, {"org_id": org_id, "limit": limit})
+        return self._client._paginate(
+            _ops.LIST_ORG_ASSETS,
+            {"org_id": org_id, "limit": limit, "asset_type": asset_type, "team_id": team_id},
+        )
 
     def create_asset(
         self,
@@ -2246,6 +2680,13 @@ class OrganizationsNamespace(SyncNamespace):
         idempotency_key: Optional[str] = None,
     ) -> types.Asset:
         """Upload an asset into an organization.
+
+        Needs the `asset.create` action (member role or above) in the organization. With
+        `Content-Type: application/json` the body is an asset record (`asset_type`, `name`,
+        `provider`, `provider_id`, `metadata`, `team_id`) and is stored as a record, never
+        as a file. Any other content type uploads a file: the raw body is stored under the
+        `filename` query value (any directory part dropped) with its `content_type`,
+        `size_bytes` and `sha256`. A body over the upload limit is 413.
 
         `POST /v1/organizations/{org_id}/assets`
 
@@ -2272,6 +2713,10 @@ class OrganizationsNamespace(SyncNamespace):
     def get_asset(self, org_id: str, asset_id: str) -> types.Asset:
         """Get an organization asset's metadata.
 
+        Returns the asset's metadata only; fetch the bytes with `download_asset` or a signed
+        URL. An asset of another organization, or of an organization the caller is not in,
+        is 404.
+
         `GET /v1/organizations/{org_id}/assets/{asset_id}`
 
         Args:
@@ -2290,6 +2735,10 @@ class OrganizationsNamespace(SyncNamespace):
 
     def delete_asset(self, org_id: str, asset_id: str) -> None:
         """Delete an organization asset.
+
+        Needs the `asset.delete` action (member role or above). Deletes the asset's metadata
+        and stored bytes, after which its signed URLs answer 404; an asset of another
+        organization is 404.
 
         `DELETE /v1/organizations/{org_id}/assets/{asset_id}`
 
@@ -2310,6 +2759,9 @@ class AuditLogsNamespace(SyncNamespace):
 
     def list(self, *, limit: Optional[int] = None, cursor: Optional[str] = None) -> types.AuditLogPage:
         """List the audit log entries of the caller.
+
+        Returns a cursor page, newest first, of the audit entries for calls the caller made,
+        across all organizations. Needs only an authenticated caller.
 
         `GET /v1/audit-logs` · also `fabric.get_audit_logs(...)`
 
@@ -2360,6 +2812,9 @@ class TeamsNamespace(SyncNamespace):
 
     def get(self, team_id: str) -> types.Team:
         """Get a team.
+
+        Returns the team's `organization_id`, `slug`, `name` and `archived` flag. Needs
+        membership (viewer role or above) of the team's organization; otherwise 404.
 
         `GET /v1/teams/{team_id}` · also `fabric.get_team(...)`
 
@@ -2415,6 +2870,10 @@ class InvitationsNamespace(SyncNamespace):
 
     def list(self, org_id: str) -> List[types.Invitation]:
         """List an organization's invitations.
+
+        Needs the `invitation.manage` action (admin role or above). Returns every invitation
+        of the organization whatever its status; a pending invitation past `expires_at` is
+        reported as `expired`, and the one-time tokens are never returned.
 
         `GET /v1/organizations/{org_id}/invitations` · also `fabric.list_invitations(...)`
 
@@ -2486,6 +2945,11 @@ class InvitationsNamespace(SyncNamespace):
     def revoke(self, invitation_id: str, *, idempotency_key: Optional[str] = None) -> types.Invitation:
         """Revoke a pending invitation.
 
+        Needs the `invitation.manage` action (admin role or above) in the invitation's
+        organization. Sets the status to `revoked` so the emailed link can no longer be
+        accepted; an expired invitation can be revoked too, while an accepted or already
+        revoked one is 409.
+
         `POST /v1/invitations/{invitation_id}/revoke` · also `fabric.revoke_invitation(...)`
 
         Args:
@@ -2527,6 +2991,10 @@ class MeNamespace(SyncNamespace):
     def organizations(self) -> List[types.MyOrganization]:
         """List the caller's organizations and roles.
 
+        Returns each organization the caller belongs to with its `id`, `slug`, `name` and
+        the caller's `role` there (owner, admin, member or viewer). Works for users and
+        service accounts alike.
+
         `GET /v1/me/organizations` · also `fabric.get_my_organizations(...)`
 
         Returns:
@@ -2541,6 +3009,10 @@ class MeNamespace(SyncNamespace):
 
     def teams(self) -> List[types.MyTeam]:
         """List the caller's teams and roles.
+
+        Returns each team the caller is a member of, with its `organization_id`, `slug`,
+        `name` and the caller's `role` in the team; teams of organizations the caller no
+        longer belongs to are left out.
 
         `GET /v1/me/teams` · also `fabric.get_my_teams(...)`
 
@@ -2557,6 +3029,12 @@ class MeNamespace(SyncNamespace):
     def permissions(self) -> List[types.PermissionEntry]:
         """List the caller's effective permissions.
 
+        Returns, for each organization the caller belongs to, an `allow` or `deny` entry per
+        common action (`org.read`, `workflow.run`, `apikey.manage` and so on) on
+        `organization:<id>`, decided by the caller's role and, for an API key, its scopes.
+        Explicit grants are not reflected; use `check_permission` for a decision that
+        includes them.
+
         `GET /v1/me/permissions` · also `fabric.get_my_permissions(...)`
 
         Returns:
@@ -2572,6 +3050,9 @@ class MeNamespace(SyncNamespace):
     def social_connections(self) -> List[types.SocialConnection]:
         """List the social logins linked to the caller.
 
+        Returns the social identities linked to the caller through `social_login`, each with
+        `provider`, `provider_user_id`, `email` and `connected_at`.
+
         `GET /v1/me/social-connections` · also `fabric.get_my_social_connections(...)`
 
         Returns:
@@ -2586,6 +3067,8 @@ class MeNamespace(SyncNamespace):
 
     def disconnect_social(self, provider: str) -> None:
         """Unlink a social login from the caller.
+
+        Removes the caller's links to the given `provider`; 404 when the caller has none.
 
         `DELETE /v1/me/social-connections/{provider}` · also `fabric.disconnect_social(...)`
 
@@ -2634,6 +3117,12 @@ class PermissionsNamespace(SyncNamespace):
     ) -> List[types.BatchPermissionCheckResult]:
         """Check several actions at once.
 
+        Decides up to 100 `{action, resource}` checks for the caller in one call and returns
+        one result with `allowed` and a `reason` per check, in order; a check without
+        `resource` is organization- wide. Each decision applies explicit grants first (a
+        matching deny wins), then the caller's role and, for an API key, its scopes; a
+        denial is an answer, not an error.
+
         `POST /v1/authz/check-batch` · also `fabric.check_permissions(...)`
 
         Returns:
@@ -2650,6 +3139,10 @@ class PermissionsNamespace(SyncNamespace):
         self, *, organization_id: Optional[str] = None, principal_id: Optional[str] = None
     ) -> List[types.PermissionGrant]:
         """List permission grants.
+
+        Returns the organization's explicit grants (`organization_id`, defaulting to the
+        client's), optionally only those of `principal_id`; admins and owners see every
+        grant, other members only their own. A non-member gets 404.
 
         `GET /v1/permissions` · also `fabric.list_permissions(...)`
 
@@ -2673,7 +3166,7 @@ class PermissionsNamespace(SyncNamespace):
         self,
         principal_id: str,
         action: str,
-        resource: str,
+        resource: Optional[str] = None,
         *,
         effect: Optional[Literal["allow", "deny"]] = None,
         organization_id: Optional[str] = None,
@@ -2681,7 +3174,16 @@ class PermissionsNamespace(SyncNamespace):
     ) -> types.PermissionGrant:
         """Grant a permission to a principal.
 
+        Needs the `member.manage` action (admin role or above) in the organization
+        (`organization_id`, defaulting to the client's). Records a grant of `action` on
+        `resource` (`<type>:<id>`, `<type>:all`, or `*` when omitted) to `principal_id` with
+        `effect` allow or deny. Permission checks consult grants before roles, and a
+        matching deny wins over any allow.
+
         `POST /v1/permissions` · also `fabric.grant_permission(...)`
+
+        Args:
+            resource: '<type>:<id>', '<type>:all' or '*'; omitted: every resource ('*').
 
         Returns:
             The grant.
@@ -2706,6 +3208,10 @@ class PermissionsNamespace(SyncNamespace):
     def revoke(self, permission_id: str) -> None:
         """Revoke a permission grant.
 
+        Needs the `member.manage` action (admin role or above) in the grant's organization.
+        Deletes the grant, so later checks fall back to roles and the remaining grants; a
+        grant outside the caller's organizations is 404.
+
         `DELETE /v1/permissions/{permission_id}` · also `fabric.revoke_permission(...)`
 
         Args:
@@ -2722,6 +3228,11 @@ class PermissionsNamespace(SyncNamespace):
         self, organization_id: Optional[str] = None, principal_id: Optional[str] = None
     ) -> types.RoleResolution:
         """Resolve a principal's role in an organization.
+
+        Returns the organization-level `role` of `principal_id` (the caller when omitted) in
+        the organization (`organization_id`, defaulting to the client's), or a null `role`
+        when that principal is not a member; explicit grants are not considered. Needs
+        membership (viewer role or above).
 
         `GET /v1/permissions/resolve/org` · also `fabric.resolve_org_role(...)`
 
@@ -2742,15 +3253,26 @@ class PermissionsNamespace(SyncNamespace):
         )
 
     def resolve_workspace_role(
-        self, workspace_id: str, principal_id: Optional[str] = None
+        self,
+        workspace_id: Optional[str] = None,
+        principal_id: Optional[str] = None,
+        *,
+        team_id: Optional[str] = None,
+        organization_id: Optional[str] = None,
     ) -> types.RoleResolution:
         """Resolve a principal's role in a workspace (team).
+
+        Name the workspace as `workspace_id` or `team_id`; with only `organization_id` the
+        workspace is the organization and the answer is the org role. One of the three is
+        required.
 
         `GET /v1/permissions/resolve/workspace` · also `fabric.resolve_workspace_role(...)`
 
         Args:
             workspace_id: The workspace (team) id.
             principal_id: The principal; defaults to the caller.
+            team_id: The workspace (team) id, as the public 0.8/0.17 clients name it.
+            organization_id: The organization (used when no team is named).
 
         Returns:
             The effective role.
@@ -2761,7 +3283,13 @@ class PermissionsNamespace(SyncNamespace):
             FabricConnectionError: The server could not be reached after the retries.
         """
         return self._client._call(
-            _ops.RESOLVE_WORKSPACE_ROLE, {"workspace_id": workspace_id, "principal_id": principal_id}
+            _ops.RESOLVE_WORKSPACE_ROLE,
+            {
+                "workspace_id": workspace_id,
+                "team_id": team_id,
+                "organization_id": organization_id,
+                "principal_id": principal_id,
+            },
         )
 
 
@@ -2770,6 +3298,10 @@ class ApiKeysNamespace(SyncNamespace):
 
     def list(self) -> List[types.ApiKey]:
         """List the caller's API keys.
+
+        Returns the API keys of the caller's organizations; admins and owners see every key
+        of the organization, other members only the keys they created. Each entry has
+        `prefix`, `scopes`, `active` and `last_used_at`, never the key value.
 
         `GET /v1/api-keys` · also `fabric.list_api_keys(...)`
 
@@ -2816,6 +3348,10 @@ class ApiKeysNamespace(SyncNamespace):
 
     def get(self, api_key_id: str) -> types.ApiKey:
         """Get an API key.
+
+        Returns the key's metadata (`prefix`, `scopes`, `active`, `last_used_at`), never its
+        value. The key's creator may read it; anyone else needs the `apikey.manage` action
+        (admin role or above), and a key of an organization the caller is not in is 404.
 
         `GET /v1/api-keys/{api_key_id}` · also `fabric.get_api_key(...)`
 
@@ -2897,6 +3433,10 @@ class ServiceAccountsNamespace(SyncNamespace):
     def list(self, *, organization_id: Optional[str] = None) -> List[types.ServiceAccount]:
         """List an organization's service accounts.
 
+        Returns the organization's service accounts (`organization_id`, defaulting to the
+        client's), disabled ones included (`active` false). Needs membership (viewer role or
+        above).
+
         `GET /v1/service-accounts`
 
         Args:
@@ -2923,6 +3463,12 @@ class ServiceAccountsNamespace(SyncNamespace):
     ) -> types.ServiceAccount:
         """Create a service account.
 
+        Needs the `apikey.manage` action (admin role or above) in the organization
+        (`organization_id`, defaulting to the client's). Creates a non-human principal that
+        is a member of the organization with `role` (default member, and not above the
+        caller's own role, 403 otherwise), so the API keys created for it act with that
+        role. Its `id` is also its principal id.
+
         `POST /v1/service-accounts`
 
         Returns:
@@ -2941,6 +3487,9 @@ class ServiceAccountsNamespace(SyncNamespace):
 
     def get(self, service_account_id: str) -> types.ServiceAccount:
         """Get a service account.
+
+        Returns the service account with its `role` and `active` flag. An account of an
+        organization the caller does not belong to is 404.
 
         `GET /v1/service-accounts/{service_account_id}`
 
@@ -2961,6 +3510,11 @@ class ServiceAccountsNamespace(SyncNamespace):
         self, service_account_id: str, *, idempotency_key: Optional[str] = None
     ) -> types.ServiceAccount:
         """Disable a service account; its API keys get 401 until it is enabled again.
+
+        Needs the `apikey.manage` action (admin role or above). Marks the account inactive;
+        each of its API keys is refused with 401 from its next request on, and the keys are
+        kept, so `service_accounts.enable` restores them. Disabling an account that is
+        already disabled succeeds.
 
         `POST /v1/service-accounts/{service_account_id}/disable`
 
@@ -2986,6 +3540,10 @@ class ServiceAccountsNamespace(SyncNamespace):
     ) -> types.ServiceAccount:
         """Enable a disabled service account.
 
+        Needs the `apikey.manage` action (admin role or above). Marks the account active
+        again, and its existing API keys work from their next request. Enabling an account
+        that is already active succeeds.
+
         `POST /v1/service-accounts/{service_account_id}/enable`
 
         Args:
@@ -3008,6 +3566,10 @@ class ServiceAccountsNamespace(SyncNamespace):
     def list_api_keys(self, service_account_id: str) -> List[types.ApiKey]:
         """List a service account's API keys.
 
+        Returns the metadata of the service account's API keys (`prefix`, `scopes`,
+        `active`, `last_used_at`), never their values. Needs membership (viewer role or
+        above) of the account's organization.
+
         `GET /v1/service-accounts/{service_account_id}/api-keys`
 
         Args:
@@ -3028,19 +3590,22 @@ class ServiceAccountsNamespace(SyncNamespace):
     def create_api_key(
         self,
         service_account_id: str,
-        name: str,
+        name: Optional[str] = None,
         scopes: Optional[List[str]] = None,
         *,
+        description: Optional[str] = None,
+        expires_in_days: Optional[int] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.ApiKeyCreated:
         """Create an API key for a service account.
 
         The full `key` is returned only in this response.
 
-        `POST /v1/service-accounts/{service_account_id}/api-keys`
+        `POST /v1/service-accounts/{service_account_id}/api-keys` · also `fabric.create_service_account_api_key(...)`
 
         Args:
             service_account_id: The service account id.
+            expires_in_days: Days until the key stops working (expires_at).
 
         Returns:
             The key, including its secret value (shown once).
@@ -3052,7 +3617,13 @@ class ServiceAccountsNamespace(SyncNamespace):
         """
         return self._client._call(
             _ops.CREATE_SERVICE_ACCOUNT_API_KEY,
-            {"service_account_id": service_account_id, "name": name, "scopes": scopes},
+            {
+                "service_account_id": service_account_id,
+                "name": name,
+                "description": description,
+                "scopes": scopes,
+                "expires_in_days": expires_in_days,
+            },
             idempotency_key=idempotency_key,
         )
 
@@ -3109,6 +3680,10 @@ class WebhooksNamespace(SyncNamespace):
 
     def list(self, org_id: str) -> List[types.Webhook]:
         """List an organization's webhooks.
+
+        Returns the organization's webhooks with their `url`, `event_filter`,
+        `resource_filter`, `active` and `max_retries`; signing secrets are never included.
+        Needs membership (viewer role or above).
 
         `GET /v1/organizations/{org_id}/webhooks` · also `fabric.list_webhooks(...)`
 
@@ -3214,6 +3789,9 @@ class WebhooksNamespace(SyncNamespace):
     def get(self, webhook_id: str) -> types.Webhook:
         """Get a webhook.
 
+        Returns the webhook without its signing secret. A webhook of an organization the
+        caller does not belong to is 404, like an unknown id.
+
         `GET /v1/webhooks/{webhook_id}` · also `fabric.get_webhook(...)`
 
         Args:
@@ -3273,6 +3851,10 @@ class WebhooksNamespace(SyncNamespace):
     def delete(self, webhook_id: str) -> None:
         """Delete a webhook.
 
+        Needs the `webhook.manage` action (admin role or above). Deletes the webhook so that
+        no new events are delivered to it; a webhook outside the caller's organizations is
+        404.
+
         `DELETE /v1/webhooks/{webhook_id}` · also `fabric.delete_webhook(...)`
 
         Args:
@@ -3289,6 +3871,11 @@ class WebhooksNamespace(SyncNamespace):
         self, webhook_id: str, limit: Optional[int] = None, offset: Optional[int] = None
     ) -> List[types.Delivery]:
         """List a webhook's delivery attempts.
+
+        Returns the webhook's delivery attempts newest first, one record per attempt (a
+        retry is a new record with a higher `attempt`), each with `status` pending,
+        succeeded or failed and the endpoint's `status_code` or an `error_message`. Offset
+        pagination with `meta.total`; needs membership (viewer role or above).
 
         `GET /v1/webhooks/{webhook_id}/deliveries` · also `fabric.list_webhook_deliveries(...)`
 
@@ -3327,6 +3914,10 @@ class GalleriesNamespace(SyncNamespace):
         cursor: Optional[str] = None,
     ) -> types.GalleryPage:
         """List galleries.
+
+        Returns a cursor page of the organization's galleries (`organization_id`, defaulting
+        to the client's), optionally only those of `kind`, each with its `item_count`. Needs
+        membership (viewer role or above).
 
         `GET /v1/galleries` · also `fabric.list_galleries(...)`
 
@@ -3369,6 +3960,12 @@ class GalleriesNamespace(SyncNamespace):
     ) -> types.Gallery:
         """Create a gallery.
 
+        Needs the `gallery.create` action (member role or above). Creates an empty gallery
+        of `kind` (a lowercase word such as portrait, product or style) named `name`,
+        optionally tied to a `team_id` of the same organization and carrying `metadata`. Its
+        items can then serve as personas for `face_swap` and `motion_transfer` through
+        `persona_gallery_id`.
+
         `POST /v1/galleries` · also `fabric.create_gallery(...)`
 
         Args:
@@ -3397,6 +3994,9 @@ class GalleriesNamespace(SyncNamespace):
     def get(self, gallery_id: str) -> types.Gallery:
         """Get a gallery.
 
+        Returns the gallery with its current `item_count`. A gallery outside the caller's
+        organizations is 404, like an unknown id.
+
         `GET /v1/galleries/{gallery_id}` · also `fabric.get_gallery(...)`
 
         Args:
@@ -3414,6 +4014,10 @@ class GalleriesNamespace(SyncNamespace):
 
     def delete(self, gallery_id: str) -> types.Gallery:
         """Delete a gallery and its items.
+
+        Needs the `gallery.delete` action (member role or above). Deletes the gallery
+        together with all of its items and returns the gallery as it was; the assets behind
+        the items are kept.
 
         `DELETE /v1/galleries/{gallery_id}` · also `fabric.delete_gallery(...)`
 
@@ -3439,6 +4043,10 @@ class GalleriesNamespace(SyncNamespace):
         cursor: Optional[str] = None,
     ) -> types.GalleryItemPage:
         """List a gallery's items.
+
+        Returns a cursor page of the gallery's items in the order they were added, which is
+        the order `persona_index` counts in; with `tags`, only items carrying all of them.
+        Needs membership (viewer role or above) of the gallery's organization.
 
         `GET /v1/galleries/{gallery_id}/items` · also `fabric.list_gallery_items(...)`
 
@@ -3505,6 +4113,10 @@ class GalleriesNamespace(SyncNamespace):
     def remove_item(self, item_id: str) -> types.GalleryItem:
         """Remove an item from its gallery.
 
+        Needs the `gallery.update` action (member role or above). Deletes the item from its
+        gallery and returns it; the asset it pointed to is kept, and later items move up one
+        place in the `persona_index` order.
+
         `DELETE /v1/gallery-items/{item_id}` · also `fabric.remove_gallery_item(...)`
 
         Args:
@@ -3532,6 +4144,10 @@ class AssetsNamespace(SyncNamespace):
         organization_id: Optional[str] = None,
     ) -> List[types.Asset]:
         """List assets.
+
+        Returns the organization's asset metadata (`organization_id`, defaulting to the
+        client's) newest first, with offset pagination (`limit`, `offset`) and the full
+        count in `meta.total`. Needs membership (viewer role or above).
 
         `GET /v1/assets` · also `fabric.list_assets(...)`
 
@@ -3568,6 +4184,12 @@ class AssetsNamespace(SyncNamespace):
         idempotency_key: Optional[str] = None,
     ) -> types.Asset:
         """Upload a file as an asset.
+
+        Needs the `asset.create` action (member role or above) in the organization
+        (`organization_id`, defaulting to the client's). Stores the raw request body with
+        the `filename` query value and the `Content-Type` header as its `content_type`, and
+        returns the metadata with `size_bytes` and `sha256`; a body over the upload limit is
+        413. The id works with `download_asset`, `asset_signed_url` and gallery items.
 
         `POST /v1/assets` · also `fabric.upload_asset(...)`
 
@@ -3629,17 +4251,20 @@ class AdminNamespace(SyncNamespace):
 
     def bootstrap(
         self,
-        email: str,
-        password: str,
+        email: Optional[str] = None,
+        password: Optional[str] = None,
         *,
         display_name: Optional[str] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.AdminUser:
         """Create the first platform administrator.
 
-        Only allowed while no administrator exists; afterwards 409 `conflict`.
+        Only allowed while no administrator exists; afterwards 409 `conflict`. With no body
+        (or no email and password) and a signed-in user, that user becomes the
+        administrator, as the public clients call it; otherwise email and password are
+        required.
 
-        `POST /v1/admin/bootstrap`
+        `POST /v1/admin/bootstrap` · also `fabric.admin_bootstrap(...)`
 
         Returns:
             The administrator.
@@ -3657,6 +4282,11 @@ class AdminNamespace(SyncNamespace):
 
     def list_users(self, limit: Optional[int] = None, offset: Optional[int] = None) -> List[types.AdminUser]:
         """List all users (platform administrators only).
+
+        Needs a platform administrator (organization owners are not; the first administrator
+        is made with `admin.bootstrap`), 403 for anyone else. Returns every user account
+        with `email_verified`, `locked`, `is_admin` and `last_login_at`, with offset
+        pagination and `meta.total`.
 
         `GET /v1/admin/users`
 
@@ -3681,6 +4311,9 @@ class AdminNamespace(SyncNamespace):
     def get_user(self, user_id: str) -> types.AdminUser:
         """Get a user.
 
+        Needs a platform administrator (403 otherwise). Returns one account with
+        `email_verified`, `locked`, `is_admin` and `last_login_at`; an unknown id is 404.
+
         `GET /v1/admin/users/{user_id}`
 
         Args:
@@ -3699,6 +4332,11 @@ class AdminNamespace(SyncNamespace):
     def delete_user(self, user_id: str) -> None:
         """Delete a user.
 
+        Needs a platform administrator (403 otherwise). Deletes the account, revokes all of
+        its sessions, deactivates its memberships and disables the API keys it created (keys
+        of service accounts are kept); an administrator cannot delete their own account
+        (409).
+
         `DELETE /v1/admin/users/{user_id}`
 
         Args:
@@ -3713,6 +4351,10 @@ class AdminNamespace(SyncNamespace):
 
     def unlock_user(self, user_id: str, *, idempotency_key: Optional[str] = None) -> types.AdminUser:
         """Unlock a user locked out after failed logins.
+
+        Needs a platform administrator (403 otherwise). Clears the lockout caused by
+        repeated failed logins and resets the failure count so the user can sign in again;
+        unlocking an account that is not locked also succeeds.
 
         `POST /v1/admin/users/{user_id}/unlock`
 
@@ -3734,6 +4376,10 @@ class AdminNamespace(SyncNamespace):
     def verify_user(self, user_id: str, *, idempotency_key: Optional[str] = None) -> types.AdminUser:
         """Mark a user's email as verified.
 
+        Needs a platform administrator (403 otherwise). Marks the account's email as
+        verified without the token from the verification email; calling it again also
+        succeeds.
+
         `POST /v1/admin/users/{user_id}/verify`
 
         Args:
@@ -3754,6 +4400,10 @@ class AdminNamespace(SyncNamespace):
     def force_logout_user(self, user_id: str, *, idempotency_key: Optional[str] = None) -> None:
         """Revoke all of a user's sessions.
 
+        Needs a platform administrator (403 otherwise). Revokes the access and refresh
+        tokens of every session of the user, who must sign in again; the user's API keys
+        keep working.
+
         `POST /v1/admin/users/{user_id}/logout-all`
 
         Args:
@@ -3771,6 +4421,11 @@ class AdminNamespace(SyncNamespace):
     def list_concurrency_limits(self) -> List[types.ConcurrencyLimit]:
         """List per-organization concurrency limits.
 
+        Needs a platform administrator (403 otherwise). Returns the organizations that have
+        a limit set, with `max_concurrent_runs` and `max_concurrent_jobs` (null for no
+        limit); runs of an organization at its run limit stay `pending` until a slot frees
+        up.
+
         `GET /v1/admin/concurrency-limits`
 
         Returns:
@@ -3785,10 +4440,11 @@ class AdminNamespace(SyncNamespace):
 
     def set_concurrency_limit(
         self,
-        organization_id: str,
+        organization_id: Optional[str] = None,
         max_concurrent_runs: Optional[int] = None,
         max_concurrent_jobs: Optional[int] = None,
         *,
+        scope: Optional[str] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.ConcurrencyLimit:
         """Set an organization's concurrency limits.
@@ -3796,6 +4452,9 @@ class AdminNamespace(SyncNamespace):
         A null limit removes it.
 
         `PUT /v1/admin/concurrency-limits`
+
+        Args:
+            scope: An organization id, or global (the default for every organization without its own limit).
 
         Returns:
             The limit.
@@ -3809,6 +4468,7 @@ class AdminNamespace(SyncNamespace):
             _ops.ADMIN_SET_CONCURRENCY_LIMIT,
             {
                 "organization_id": organization_id,
+                "scope": scope,
                 "max_concurrent_runs": max_concurrent_runs,
                 "max_concurrent_jobs": max_concurrent_jobs,
             },
@@ -3821,6 +4481,10 @@ class AppsNamespace(SyncNamespace):
 
     def list(self, *, organization_id: Optional[str] = None) -> List[types.App]:
         """List an organization's apps.
+
+        Returns the organization's apps (`organization_id`, defaulting to the client's) with
+        their `client_id`, `redirect_uris`, `scopes` and `active` flag, never the client
+        secret. Needs membership (viewer role or above).
 
         `GET /v1/apps`
 
@@ -3845,6 +4509,8 @@ class AppsNamespace(SyncNamespace):
         redirect_uris: Optional[List[str]] = None,
         scopes: Optional[List[str]] = None,
         organization_id: Optional[str] = None,
+        slug: Optional[str] = None,
+        allowed_origins: Optional[List[str]] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.AppCreated:
         """Register an app.
@@ -3852,6 +4518,10 @@ class AppsNamespace(SyncNamespace):
         The `client_secret` is returned only in this response (and on rotation).
 
         `POST /v1/apps`
+
+        Args:
+            slug: A URL-safe handle.
+            allowed_origins: Browser origins allowed to use the app (CORS).
 
         Returns:
             The app, with its client secret (shown once).
@@ -3869,12 +4539,17 @@ class AppsNamespace(SyncNamespace):
                 "redirect_uris": redirect_uris,
                 "scopes": scopes,
                 "organization_id": organization_id,
+                "slug": slug,
+                "allowed_origins": allowed_origins,
             },
             idempotency_key=idempotency_key,
         )
 
     def get(self, app_id: str) -> types.App:
         """Get an app.
+
+        Returns the app without its client secret. An app of an organization the caller does
+        not belong to is 404, like an unknown id.
 
         `GET /v1/apps/{app_id}`
 
@@ -3900,6 +4575,8 @@ class AppsNamespace(SyncNamespace):
         redirect_uris: Optional[List[str]] = None,
         scopes: Optional[List[str]] = None,
         active: Optional[bool] = None,
+        slug: Optional[str] = None,
+        allowed_origins: Optional[List[str]] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.App:
         """Update an app.
@@ -3928,6 +4605,8 @@ class AppsNamespace(SyncNamespace):
                 "redirect_uris": redirect_uris,
                 "scopes": scopes,
                 "active": active,
+                "slug": slug,
+                "allowed_origins": allowed_origins,
             },
             idempotency_key=idempotency_key,
         )
@@ -3955,6 +4634,11 @@ class AppsNamespace(SyncNamespace):
     def usage(self, app_id: str) -> types.AppUsage:
         """Get an app's usage for the current period.
 
+        Returns, for the current calendar month (UTC), the number of `requests` made with
+        the app's tokens, the `runs` and `jobs` those requests created and their `cost_usd`,
+        with `period_start` and `period_end`. Needs membership (viewer role or above) of the
+        app's organization.
+
         `GET /v1/apps/{app_id}/usage`
 
         Args:
@@ -3977,6 +4661,9 @@ class SinksNamespace(SyncNamespace):
     def list(self, org_id: str) -> List[types.Sink]:
         """List an organization's sinks.
 
+        Returns the organization's sinks, each mapping a trigger `path` to a
+        `workflow_name`. Needs membership (viewer role or above).
+
         `GET /v1/organizations/{org_id}/sinks`
 
         Args:
@@ -3995,10 +4682,17 @@ class SinksNamespace(SyncNamespace):
     def create(
         self,
         org_id: str,
-        name: str,
-        path: str,
-        workflow_name: str,
+        name: Optional[str] = None,
+        path: Optional[str] = None,
+        workflow_name: Optional[str] = None,
         *,
+        sink_type: Optional[Literal["http", "cron"]] = None,
+        active: Optional[bool] = None,
+        cron_expression: Optional[str] = None,
+        timezone: Optional[str] = None,
+        verification: Optional[Dict[str, Any]] = None,
+        default_payload: Optional[Dict[str, Any]] = None,
+        input_context: Optional[Dict[str, Any]] = None,
         description: Optional[str] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.Sink:
@@ -4011,8 +4705,11 @@ class SinksNamespace(SyncNamespace):
 
         Args:
             org_id: The organization id.
-            path: The trigger path segment
+            path: The trigger path (segments joined by /)
             workflow_name: The workflow to submit, e.g. research/trends.
+            cron_expression: Five-field cron (cron sinks).
+            timezone: IANA time zone of cron_expression.
+            default_payload: Input merged under each trigger's payload.
 
         Returns:
             The sink.
@@ -4027,8 +4724,15 @@ class SinksNamespace(SyncNamespace):
             {
                 "org_id": org_id,
                 "name": name,
+                "sink_type": sink_type,
                 "path": path,
                 "workflow_name": workflow_name,
+                "active": active,
+                "cron_expression": cron_expression,
+                "timezone": timezone,
+                "verification": verification,
+                "default_payload": default_payload,
+                "input_context": input_context,
                 "description": description,
             },
             idempotency_key=idempotency_key,
@@ -4036,6 +4740,11 @@ class SinksNamespace(SyncNamespace):
 
     def get(self, sink_id: str) -> types.Sink:
         """Get a sink.
+
+        Returns the sink with its `path`, `workflow_name` and `active` flag; JSON POSTed to
+        `/v1/sinks/trigger/{org_id}/{path}` by a caller with the `workflow.run` action
+        submits that workflow with the JSON as input. A sink outside the caller's
+        organizations is 404.
 
         `GET /v1/sinks/{sink_id}`
 
@@ -4054,6 +4763,9 @@ class SinksNamespace(SyncNamespace):
 
     def delete(self, sink_id: str) -> None:
         """Delete a sink.
+
+        Needs the `sink.delete` action (member role or above). Deletes the sink; its trigger
+        path then answers 404 and can be given to a new sink.
 
         `DELETE /v1/sinks/{sink_id}`
 
@@ -4077,7 +4789,9 @@ class SinksNamespace(SyncNamespace):
     ) -> types.Run:
         """Trigger a sink over HTTP.
 
-        The JSON body becomes the input of the sink's workflow run.
+        The JSON body (over the sink's default_payload) becomes the input of the sink's
+        workflow run. The answer is the run plus `run_id`, `accepted` and `message`, as the
+        public clients read it.
 
         `POST /v1/sinks/trigger/{org_id}/{path}`
 
@@ -4106,6 +4820,10 @@ class PackagesNamespace(SyncNamespace):
 
     def list(self) -> List[types.Package]:
         """List the available workflow packages.
+
+        Returns the available workflow packages, each with its `name`, `version`,
+        `description` and the names of the `workflows` it provides. Needs an authenticated
+        caller.
 
         `GET /v1/packages`
 
@@ -4241,6 +4959,9 @@ class SyncMethods:
     def health_check(self) -> types.Health:
         """Check that the control plane is up.
 
+        Needs no credentials. Answers 200 with `status` "ok" and the server `version` while
+        the control plane is up; use `system_status` for the state of each component.
+
         `GET /v1/health` · also `fabric.system.health(...)`
 
         Returns:
@@ -4255,6 +4976,10 @@ class SyncMethods:
 
     def system_status(self) -> types.SystemStatus:
         """Get the status of the control plane and its components.
+
+        Needs no credentials. Returns an overall `status` and a `components` map (for
+        example `api`, `database`, `engine`, `events`) giving each component's state; the
+        overall status is `degraded` when any component is not `ok`.
 
         `GET /v1/system/status` · also `fabric.system.status(...)`
 
@@ -4271,6 +4996,9 @@ class SyncMethods:
     def system_info(self) -> types.SystemInfo:
         """Get the server version and enabled features.
 
+        Needs no credentials. Returns the server `version` and `features`, the list of API
+        areas this server has enabled (for example `jobs`, `workflows`, `webhooks`).
+
         `GET /v1/system/info` · also `fabric.system.info(...)`
 
         Returns:
@@ -4285,6 +5013,12 @@ class SyncMethods:
 
     def signup(self, email: str, password: str, *, idempotency_key: Optional[str] = None) -> types.AuthTokens:
         """Create an account with email and password and sign in.
+
+        Needs no credentials. Creates a user from `email` and `password` (at least 8
+        characters) and returns AuthTokens for the new session, which the client stores and
+        uses from then on; a verification email is sent to the address. An email that
+        already has an account is 409 `conflict`, an invalid address or short password is
+        400.
 
         `POST /v1/auth/signup` · also `fabric.auth.signup(...)`
 
@@ -4303,6 +5037,11 @@ class SyncMethods:
     def login(self, email: str, password: str, *, idempotency_key: Optional[str] = None) -> types.AuthTokens:
         """Sign in with email and password.
 
+        Needs no credentials. Returns AuthTokens for `email` and `password`, which the
+        client stores and uses from then on; wrong credentials are 401. After repeated
+        failed attempts the account is locked and login answers 403 until a platform
+        administrator unlocks it or the password is reset.
+
         `POST /v1/auth/login` · also `fabric.auth.login(...)`
 
         Returns:
@@ -4317,6 +5056,10 @@ class SyncMethods:
 
     def magic_link(self, email: str, *, idempotency_key: Optional[str] = None) -> None:
         """Email a passwordless sign-in link.
+
+        Needs no credentials. Emails a one-time sign-in link to `email` and answers 202 with
+        no data; an address without an account gets one created the first time. Following
+        the link signs the user in and marks the email verified.
 
         `POST /v1/auth/magic-link` · also `fabric.auth.magic_link(...)`
 
@@ -4338,6 +5081,12 @@ class SyncMethods:
         idempotency_key: Optional[str] = None,
     ) -> types.AuthTokens:
         """Sign in with an identity from a social provider.
+
+        Needs no credentials. Signs in with an identity vouched for by a social provider
+        (`provider`, `provider_user_id`, `email`, optional `display_name` and `avatar_url`)
+        and returns AuthTokens, which the client stores. The first sign-in links the
+        identity to the account with that email, creating the account if there is none, and
+        marks the email verified; a disabled account is 401.
 
         `POST /v1/auth/social-login` · also `fabric.auth.social_login(...)`
 
@@ -4367,6 +5116,12 @@ class SyncMethods:
     def refresh_token(self, refresh_token: str, *, idempotency_key: Optional[str] = None) -> types.AuthTokens:
         """Exchange a (single-use) refresh token for a new token pair.
 
+        Needs no credentials besides `refresh_token`. Returns a new AuthTokens pair, which
+        the client stores; the old refresh token is spent, and presenting a spent one again
+        revokes every token of that sign-in and answers 401 (an expired one is 401
+        `token_expired`). A retry with the same `Idempotency-Key` within a minute gets the
+        same pair back instead of tripping that rule.
+
         `POST /v1/auth/token/refresh` · also `fabric.auth.refresh(...)`
 
         Returns:
@@ -4384,6 +5139,11 @@ class SyncMethods:
     def logout(self, access_token: Optional[str] = None, *, idempotency_key: Optional[str] = None) -> None:
         """Sign out, revoking an access token.
 
+        Revokes the sign-in session that `access_token` belongs to, or the caller's own
+        session when it is omitted; every access and refresh token of that session stops
+        working, other sessions are untouched, and the client forgets its stored tokens. An
+        unknown token is not an error.
+
         `POST /v1/auth/logout` · also `fabric.auth.logout(...)`
 
         Args:
@@ -4399,6 +5159,10 @@ class SyncMethods:
     def logout_all(self, *, idempotency_key: Optional[str] = None) -> None:
         """Sign out every session of the current user.
 
+        Needs a signed-in user (an API key gets 403). Revokes the access and refresh tokens
+        of every session of the user and the client forgets its stored tokens; API keys keep
+        working.
+
         `POST /v1/auth/logout-all` · also `fabric.auth.logout_all(...)`
 
         Raises:
@@ -4410,6 +5174,10 @@ class SyncMethods:
 
     def forgot_password(self, email: str, *, idempotency_key: Optional[str] = None) -> None:
         """Email a password-recovery link.
+
+        Needs no credentials. Emails a password-recovery link carrying a one-time token to
+        `email` and answers 202 with no data; the answer is the same whether or not an
+        account exists, so it does not reveal accounts. Pass the token to `reset_password`.
 
         `POST /v1/auth/forgot-password` · also `fabric.auth.forgot_password(...)`
 
@@ -4424,6 +5192,11 @@ class SyncMethods:
         self, recovery_token: str, new_password: str, *, idempotency_key: Optional[str] = None
     ) -> None:
         """Set a new password using the token from the recovery email.
+
+        Needs no credentials. Sets `new_password` (at least 8 characters) on the account the
+        recovery token belongs to (`recovery_token`, sent as `access_token` on the wire),
+        unlocks the account and revokes all of its sessions. The token is single-use; an
+        unknown, used or expired token is 400.
 
         `POST /v1/auth/reset-password` · also `fabric.auth.reset_password(...)`
 
@@ -4446,6 +5219,10 @@ class SyncMethods:
     ) -> None:
         """Change the current user's password.
 
+        Needs a signed-in user (an API key gets 403). Replaces the password after checking
+        `current_password`; a wrong current password is 400 `validation_error` naming that
+        field, and `new_password` must be at least 8 characters.
+
         `POST /v1/auth/change-password` · also `fabric.auth.change_password(...)`
 
         Raises:
@@ -4462,6 +5239,10 @@ class SyncMethods:
     def resend_verification(self, email: str, *, idempotency_key: Optional[str] = None) -> None:
         """Send the email-verification message again.
 
+        Needs no credentials. Sends a new verification email to `email` when that account
+        exists and is not yet verified; otherwise nothing is sent, and the answer is the
+        same either way.
+
         `POST /v1/auth/resend-verification` · also `fabric.auth.resend_verification(...)`
 
         Raises:
@@ -4474,6 +5255,10 @@ class SyncMethods:
     def verify_email(self, token: str, *, idempotency_key: Optional[str] = None) -> None:
         """Verify an email address with the token from the verification message.
 
+        Needs no credentials. Marks the account's email as verified using the token from the
+        verification email (sent at signup or by `resend_verification`). The token is
+        single-use; an unknown, used or expired token is 400.
+
         `POST /v1/auth/verify` · also `fabric.auth.verify(...)`
 
         Raises:
@@ -4485,6 +5270,12 @@ class SyncMethods:
 
     def totp_enroll(self, *, idempotency_key: Optional[str] = None) -> types.TotpEnrollment:
         """Start TOTP enrollment for the current user.
+
+        Needs a signed-in user. Starts enrollment and returns an `otpauth_uri` for an
+        authenticator app and a set of single-use `recovery_codes`, shown only here;
+        enrollment completes with the first valid code sent to `totp_verify`. Calling it
+        again before that restarts enrollment with a new secret, and calling it while TOTP
+        is enabled is 409.
 
         `POST /v1/auth/totp/enroll` · also `fabric.auth.totp_enroll(...)`
 
@@ -4501,6 +5292,11 @@ class SyncMethods:
     def totp_verify(self, code: str, *, idempotency_key: Optional[str] = None) -> types.TotpVerifyResult:
         """Verify a TOTP code (completes enrollment on first success).
 
+        Needs a signed-in user who has started or completed enrollment (409 otherwise).
+        Checks `code` against the current 30-second step, allowing one step of clock skew,
+        and the first valid code completes enrollment. A wrong code, or one whose step was
+        already used, is not an error; the answer has `valid` set to false and a `message`.
+
         `POST /v1/auth/totp/verify` · also `fabric.auth.totp_verify(...)`
 
         Returns:
@@ -4516,6 +5312,10 @@ class SyncMethods:
     def totp_recovery(self, code: str, *, idempotency_key: Optional[str] = None) -> types.TotpRecoveryResult:
         """Use a TOTP recovery code.
 
+        Needs a signed-in user with TOTP enabled (409 otherwise). Spends one recovery
+        `code`; each code works once, and a wrong or spent code gives `valid` false rather
+        than an error, while the `message` of an accepted code says how many remain.
+
         `POST /v1/auth/totp/recovery` · also `fabric.auth.totp_recovery(...)`
 
         Returns:
@@ -4530,6 +5330,9 @@ class SyncMethods:
 
     def totp_disable(self) -> None:
         """Disable TOTP for the current user.
+
+        Needs a signed-in user. Turns TOTP off and discards the secret and any unused
+        recovery codes; calling it when TOTP is not enabled also succeeds.
 
         `DELETE /v1/auth/totp` · also `fabric.auth.totp_disable(...)`
 
@@ -4553,6 +5356,14 @@ class SyncMethods:
         idempotency_key: Optional[str] = None,
     ) -> types.OAuthToken:
         """Issue an OAuth access token (client credentials, refresh token or token exchange).
+
+        Needs no credentials besides `client_id` and `client_secret` (401 when they do not
+        match). `client_credentials` (the default) issues a token acting as the principal
+        who registered the client, limited to the client's scopes or the requested `scope`
+        subset, without a refresh token; `token_exchange` turns a user's `subject_token`
+        into a token of the client acting for that user, with a refresh token;
+        `refresh_token` spends a single-use OAuth refresh token for a new pair. A scope
+        outside the client's is 400, and the client stores the issued token.
 
         `POST /v1/oauth/token` · also `fabric.oauth.token(...)`
 
@@ -4587,6 +5398,10 @@ class SyncMethods:
     def oauth_revoke_token(self, token: str, *, idempotency_key: Optional[str] = None) -> None:
         """Revoke an OAuth access or refresh token.
 
+        Revokes the given access or refresh `token` together with the other tokens issued in
+        the same grant. An unknown token is not an error and also answers 200, as OAuth
+        token revocation (RFC 7009) requires.
+
         `POST /v1/oauth/revoke` · also `fabric.oauth.revoke(...)`
 
         Raises:
@@ -4598,6 +5413,10 @@ class SyncMethods:
 
     def list_oauth_clients(self) -> List[types.OAuthClient]:
         """List the OAuth clients visible to the caller.
+
+        Lists the OAuth clients of every organization the caller belongs to; admins and
+        owners see all of an organization's clients, other members only those they
+        registered. Client secrets are never included.
 
         `GET /v1/oauth/clients` · also `fabric.oauth.clients.list(...)`
 
@@ -4621,6 +5440,13 @@ class SyncMethods:
         idempotency_key: Optional[str] = None,
     ) -> types.OAuthClient:
         """Register an OAuth client (its secret is returned only here).
+
+        Needs the `apikey.manage` action (admin role or above) in the organization
+        (`organization_id`, defaulting to the client's). Registers a client with `name`,
+        absolute `redirect_uris` and `scopes` and returns it with its generated `client_id`
+        and `client_secret`; the secret is shown only in this response. Tokens the client
+        obtains act with the registering principal's powers, narrowed to the client's
+        scopes.
 
         `POST /v1/oauth/clients` · also `fabric.oauth.clients.create(...)`
 
@@ -4646,6 +5472,10 @@ class SyncMethods:
     def delete_oauth_client(self, client_id: str) -> None:
         """Delete an OAuth client.
 
+        Needs the `apikey.manage` action (admin role or above) in the client's organization.
+        Deletes the client and revokes every token issued to it; a client of an organization
+        the caller is not in is 404.
+
         `DELETE /v1/oauth/clients/{client_id}` · also `fabric.oauth.clients.delete(...)`
 
         Args:
@@ -4660,6 +5490,11 @@ class SyncMethods:
 
     def list_jobs(self, limit: Optional[int] = None, cursor: Optional[str] = None) -> types.JobPage:
         """List jobs, one cursor page at a time.
+
+        Returns the jobs of every organization the caller belongs to, newest first, as a
+        cursor page (`items`, `next_cursor`); pass `next_cursor` back as `cursor` for the
+        next page, or let the `iter_` method do it. A scoped API key needs a `job` scope
+        (403 otherwise).
 
         `GET /v1/jobs` · also `fabric.jobs.list(...)`
 
@@ -4722,6 +5557,11 @@ class SyncMethods:
     def get_job(self, job_id: str) -> types.Job:
         """Get a job.
 
+        Returns the job with its current `status` (`queued`, `running`, `completed`,
+        `failed` or `cancelled`), its `output` once completed and its `error` once failed;
+        poll it or use `stream_job_events` to follow progress. A job of an organization the
+        caller does not belong to is 404, like an unknown id.
+
         `GET /v1/jobs/{job_id}` · also `fabric.jobs.get(...)`
 
         Returns:
@@ -4736,6 +5576,11 @@ class SyncMethods:
 
     def get_job_usage(self, job_id: str) -> types.JobUsage:
         """Get the provider usage and cost of a job.
+
+        Returns the `provider` and `model` that served the job with its `input_units`,
+        `output_units` and `cost_usd`; the units and cost are 0 until the job has completed,
+        and stay 0 for a failed job. Visibility is as for `get_job` (404 outside the
+        caller's organizations).
 
         `GET /v1/jobs/{job_id}/usage` · also `fabric.jobs.usage(...)`
 
@@ -4772,6 +5617,10 @@ class SyncMethods:
     def list_workflows(self, *, organization_id: Optional[str] = None) -> List[types.WorkflowDefinition]:
         """List the workflow definitions of an organization.
 
+        Needs membership (viewer role or above) of the organization (`organization_id`,
+        defaulting to the client's). Returns every definition of the organization in one
+        list, without pagination, each at its latest version.
+
         `GET /v1/workflow-definitions` · also `fabric.workflows.definitions.list(...)`
 
         Returns:
@@ -4795,6 +5644,13 @@ class SyncMethods:
     ) -> str:
         """Create a workflow definition, or update the one with the same name in the org (version+1, same id).
 
+        Needs the `workflow.edit` action (member role or above) in the organization
+        (`organization_id`, defaulting to the client's). Each node needs a known `type` (see
+        `list_nodes`) and gets a `key` when it has none; invalid nodes are a 400 listing
+        every problem in `details.errors`. Sending an existing name replaces its `nodes` and
+        `defaults` under the same id and raises `version`, while runs already created keep
+        the nodes they started with.
+
         `POST /v1/workflow-definitions` · also `fabric.workflows.definitions.upsert(...)`
 
         Returns:
@@ -4815,6 +5671,10 @@ class SyncMethods:
     def get_workflow(self, workflow_id: str) -> types.WorkflowDefinition:
         """Get a workflow definition.
 
+        Returns the definition with its `nodes`, `defaults` and current `version`. A
+        definition of an organization the caller does not belong to is 404, like an unknown
+        id.
+
         `GET /v1/workflow-definitions/{workflow_id}` · also `fabric.workflows.definitions.get(...)`
 
         Returns:
@@ -4829,6 +5689,11 @@ class SyncMethods:
 
     def get_run(self, run_id: str) -> types.Run:
         """Get a run (id-based API).
+
+        Returns the run with its `status`, `progress`, `input`, `output` and `error`;
+        `wait_for_run` polls this until the status is terminal. Runs of definitions and of
+        named workflows are both found here; a run outside the caller's organizations is
+        404.
 
         `GET /v1/workflow-runs/{run_id}` · also `fabric.workflows.runs.get_legacy(...)`
 
@@ -4846,6 +5711,11 @@ class SyncMethods:
         self, run_id: str, reason: Optional[str] = None, *, idempotency_key: Optional[str] = None
     ) -> types.Run:
         """Cancel a run.
+
+        Needs the `workflow.run` action (member role or above). Moves a run that has not
+        finished to `cancelled`, records the optional `reason`, cancels the child runs of
+        its subworkflow nodes and publishes `workflow.run.cancelled`. A run that already
+        finished is 409.
 
         `POST /v1/workflow-runs/{run_id}/cancel` · also `fabric.workflows.runs.cancel(...)`
 
@@ -4866,6 +5736,12 @@ class SyncMethods:
     ) -> types.BulkCancelResult:
         """Cancel several runs at once.
 
+        Cancels each listed run (up to 1000 run ids, duplicates ignored) that the caller may
+        cancel (the `workflow.run` action) and that has not finished. Instead of failing the
+        whole call it answers with `cancelled` ids and `not_cancelled` entries carrying a
+        `reason`, `not_found` for unknown or inaccessible runs and `already <status>` for
+        finished ones.
+
         `POST /v1/workflow-runs/bulk-cancel` · also `fabric.workflows.runs.bulk_cancel(...)`
 
         Returns:
@@ -4881,6 +5757,10 @@ class SyncMethods:
     def run_log(self, run_id: str) -> types.RunLog:
         """Get a run's log.
 
+        Returns the run's log `entries` (`timestamp`, `level`, `node_key`, `message`) oldest
+        first, covering creation, node starts and completions, pauses, signals and the final
+        status. Needs membership of the run's organization (404 otherwise).
+
         `GET /v1/workflow-runs/{run_id}/log` · also `fabric.workflows.runs.log(...)`
 
         Returns:
@@ -4895,6 +5775,10 @@ class SyncMethods:
 
     def list_children(self, run_id: str) -> List[types.Run]:
         """List the child runs spawned by a run's subworkflow nodes.
+
+        Returns the runs started by this run's `subworkflow` nodes, each with
+        `parent_run_id` set to this run; regenerations that name this run as their parent
+        are not included. Needs membership of the run's organization (404 otherwise).
 
         `GET /v1/workflow-runs/{run_id}/children` · also `fabric.workflows.runs.children(...)`
 
@@ -4917,6 +5801,11 @@ class SyncMethods:
         idempotency_key: Optional[str] = None,
     ) -> types.Run:
         """Resume a waiting node (approval, wait_for_input) with data; 409 if the node is not waiting.
+
+        Needs the `workflow.run` action (member role or above). Completes the waiting
+        `approval` or `wait_for_input` node `node_key` with the request body as its output
+        and lets the run continue; an approval node whose body sets `approved` to false
+        fails instead, and the run with it. A node key the run does not have is 404.
 
         `POST /v1/workflow-runs/{run_id}/nodes/{node_key}/resume` · also `fabric.workflows.runs.resume_node(...)`
 
@@ -4960,6 +5849,10 @@ class SyncMethods:
     def list_nodes(self) -> List[types.NodeType]:
         """List the node type catalogue.
 
+        Returns every node type a workflow definition may use, each with its `id` (the type
+        name), a `description` and the JSON Schema of its `config`. Needs an authenticated
+        caller but no organization role.
+
         `GET /v1/nodes` · also `fabric.nodes.list(...)`
 
         Returns:
@@ -4974,6 +5867,9 @@ class SyncMethods:
 
     def get_node(self, node_id: str) -> types.NodeType:
         """Get one node type from the catalogue.
+
+        Returns one node type by its id, which is the type name (for example `ai_generate`
+        or `approval`), with the JSON Schema of its `config`; an unknown type is 404.
 
         `GET /v1/nodes/{node_id}` · also `fabric.nodes.get(...)`
 
@@ -4996,6 +5892,11 @@ class SyncMethods:
         created_by: Optional[str] = None,
     ) -> List[types.Run]:
         """List runs of named workflows.
+
+        Needs membership (viewer role or above) of the organization (`organization_id`,
+        defaulting to the client's). Returns the organization's runs newest first,
+        definition runs included, optionally only those of `team_id` or `created_by`, with
+        offset pagination (`limit`, `offset`) and the full count in `meta.total`.
 
         `GET /v1/workflows/runs` · also `fabric.workflows.runs.list(...)`
 
@@ -5049,6 +5950,10 @@ class SyncMethods:
     ) -> List[types.Run]:
         """List runs in status waiting (a node awaits resume, signal or approval).
 
+        Works like `list_runs` but returns only runs whose `status` is `waiting`, newest
+        first with offset pagination and `meta.total`; move them on with `resume_node`,
+        `signal_run` or `approve_run`.
+
         `GET /v1/workflows/runs/waiting` · also `fabric.workflows.runs.list_waiting(...)`
 
         Args:
@@ -5096,6 +6001,11 @@ class SyncMethods:
     ) -> types.Run:
         """Pause a run.
 
+        Needs the `workflow.run` action (member role or above). Pauses a `pending`,
+        `running` or `waiting` run, recording the optional `reason`, and publishes
+        `workflow.run.paused`; the step in progress is interrupted and done again on resume.
+        A run in any other status is 409.
+
         `POST /v1/workflows/runs/{run_id}/pause` · also `fabric.workflows.runs.pause(...)`
 
         Returns:
@@ -5114,6 +6024,10 @@ class SyncMethods:
         self, run_id: str, *, reason: Optional[str] = None, idempotency_key: Optional[str] = None
     ) -> types.Run:
         """Resume a paused run.
+
+        Needs the `workflow.run` action (member role or above). Returns a `paused` run to
+        the status it was paused from (`pending`, `running` or `waiting`) and publishes
+        `workflow.run.resumed`. A run that is not paused is 409.
 
         `POST /v1/workflows/runs/{run_id}/resume` · also `fabric.workflows.runs.resume(...)`
 
@@ -5134,6 +6048,11 @@ class SyncMethods:
     ) -> types.Run:
         """Recover a failed or stuck run.
 
+        Needs the `workflow.run` action (member role or above). Continues a `failed` run, or
+        one left `pending` or `running` with nothing driving it, from its first unfinished
+        node; completed nodes and finished variants are not redone, and a failed subworkflow
+        child is retried as a new child run. A run in any other status is 409.
+
         `POST /v1/workflows/runs/{run_id}/recover` · also `fabric.workflows.runs.recover(...)`
 
         Returns:
@@ -5152,6 +6071,11 @@ class SyncMethods:
         self, run_id: str, reason: str, *, idempotency_key: Optional[str] = None
     ) -> types.Run:
         """Cancel a run of a named workflow, recording a reason.
+
+        Needs the `workflow.run` action (member role or above). Works like `cancel_run` but
+        `reason` is required (400 without it); the reason is kept on the run and in the
+        `workflow.run.cancelled` event, and child runs of subworkflow nodes are cancelled
+        too. A run that already finished is 409.
 
         `POST /v1/workflows/runs/{run_id}/cancel` · also `fabric.workflows.runs.cancel_with_reason(...)`
 
@@ -5176,6 +6100,12 @@ class SyncMethods:
         idempotency_key: Optional[str] = None,
     ) -> types.Run:
         """Send a named signal to a run.
+
+        Needs the `workflow.run` action (member role or above). Delivers `signal_name` with
+        the optional `payload` to the waiting node whose key is that name, or whose
+        `wait_for_input` config listens for it, and completes that node with the payload.
+        When no node is waiting for it the signal is kept and completes such a node as soon
+        as it starts waiting; a run that already finished is 409.
 
         `POST /v1/workflows/runs/{run_id}/signal` · also `fabric.workflows.runs.signal(...)`
 
@@ -5204,6 +6134,11 @@ class SyncMethods:
     ) -> types.Run:
         """Approve (or reject) a run waiting for approval.
 
+        Needs the `workflow.run` action (member role or above). Completes the run's waiting
+        node (an approval node first) with `data` plus `approved` and `reason`; `approved`
+        set to false on an approval node fails that node and the run. A run with no waiting
+        node is 409.
+
         `POST /v1/workflows/runs/{run_id}/approve` · also `fabric.workflows.runs.approve(...)`
 
         Returns:
@@ -5222,6 +6157,11 @@ class SyncMethods:
 
     def list_run_artifacts(self, run_id: str) -> List[types.RunArtifact]:
         """List a run's artifacts.
+
+        Returns every artifact recorded for the run, across all variants, each with its
+        `variant_index` and a signed `download_url` that needs no credentials until
+        `download_url_expires_at` (both null when the server holds no bytes for it). Needs
+        membership of the run's organization (404 otherwise).
 
         `GET /v1/workflows/runs/{run_id}/artifacts` · also `fabric.workflows.runs.artifacts(...)`
 
@@ -5244,14 +6184,24 @@ class SyncMethods:
         content_type: Optional[str] = None,
         asset_id: Optional[str] = None,
         produced_by: Optional[str] = None,
-        consumed_from: Optional[str] = None,
+        consumed_from: Optional[Union[str, List[str]]] = None,
         metadata: Optional[Dict[str, Any]] = None,
         artifact_type: Optional[str] = None,
         idempotency_key: Optional[str] = None,
     ) -> types.RunArtifact:
         """Record an artifact produced by a run's task.
 
+        Needs the `workflow.run` action (member role or above). Records a file one of the
+        run's tasks produced, named by `task_id` and `filename`, optionally pointing at an
+        uploaded asset (`asset_id`), with `artifact_type` (default `source`) and
+        `consumed_from` (an artifact id or a list of them); returns the stored artifact. Its
+        `download_url` is null unless the server holds bytes for it.
+
         `POST /v1/workflows/runs/{run_id}/artifacts` · also `fabric.workflows.runs.record_artifact(...)`
+
+        Args:
+            consumed_from: An artifact id, or a list of them.
+            artifact_type: Defaults to source.
 
         Returns:
             The recorded artifact.
@@ -5280,6 +6230,10 @@ class SyncMethods:
     def get_cost_breakdown(self, run_id: str) -> types.CostBreakdown:
         """Get a run's cost, in total and per node.
 
+        Returns `total_usd` and `per_node`, the USD cost recorded so far for each node key
+        (internal shim nodes left out); nodes that have not run count 0. Needs membership of
+        the run's organization (404 otherwise).
+
         `GET /v1/workflows/runs/{run_id}/costs` · also `fabric.workflows.runs.costs(...)`
 
         Returns:
@@ -5302,6 +6256,12 @@ class SyncMethods:
         idempotency_key: Optional[str] = None,
     ) -> types.WorkflowEstimate:
         """Estimate the cost of running a named workflow.
+
+        Needs membership (viewer role or above) of the organization (`organization_id`,
+        defaulting to the client's). Prices a run of the workflow `name` without starting
+        it; missing `input` fields are taken from the workflow's example input,
+        `input.variants` multiplies the cost and `cost_profile` scales it. An unknown
+        workflow is 404 and input that still fails validation is 400.
 
         `POST /v1/workflows/estimate` · also `fabric.workflows.estimate(...)`
 
@@ -5333,6 +6293,13 @@ class SyncMethods:
     ) -> types.RegistryEntry:
         """Compose a new named workflow from steps and register it.
 
+        Needs the `workflow.edit` action (member role or above) in the organization.
+        Registers `name` as a workflow that runs `steps` in order (1 to 20, each a workflow
+        name or `{workflow, input}`), giving each step the run's input merged with the
+        step's own `input`; steps must be existing workflows that are not themselves
+        composed, and a built-in name cannot be used (400). Composing again under a name
+        already in the registry replaces that entry and raises its version.
+
         `POST /v1/workflows/compose` · also `fabric.workflows.registry.compose(...)`
 
         Args:
@@ -5356,6 +6323,11 @@ class SyncMethods:
         self, *, organization_id: Optional[str] = None, team_id: Optional[str] = None
     ) -> List[types.RegistryEntry]:
         """List the named workflows available to an organization.
+
+        Needs membership (viewer role or above) of the organization (`organization_id`,
+        defaulting to the client's). Returns the built-in workflows, with any organization-
+        level changes to their descriptive fields, followed by the organization's custom and
+        composed entries; with `team_id`, entries registered for other teams are left out.
 
         `GET /v1/workflow-registry` · also `fabric.workflows.registry.list(...)`
 
@@ -5422,6 +6394,11 @@ class SyncMethods:
     ) -> types.RegistryEntry:
         """Get a registry entry by workflow name.
 
+        Looks up one entry by its hierarchical name, sent with the slashes unescaped
+        (`research/trends`); built-in workflows are always found and an unknown name is 404.
+        Needs membership (viewer role or above) of the organization (`organization_id`,
+        defaulting to the client's).
+
         `GET /v1/workflow-registry/{workflow_name}` · also `fabric.workflows.registry.get(...)`
 
         Args:
@@ -5445,6 +6422,11 @@ class SyncMethods:
     ) -> None:
         """Delete a registry entry.
 
+        Needs the `workflow.edit` action (member role or above). Deletes a custom or
+        composed entry, or the organization's changes to a built-in, which restores the
+        built-in's defaults; a built-in itself cannot be deleted (409) and an unknown name
+        is 404.
+
         `DELETE /v1/workflow-registry/{workflow_name}` · also `fabric.workflows.registry.delete(...)`
 
         Args:
@@ -5465,6 +6447,12 @@ class SyncMethods:
     ) -> types.WorkflowSchemas:
         """Get a workflow's input, output and per-task JSON Schemas (all null when untyped).
 
+        Needs membership (viewer role or above) of the organization. Returns the
+        `input_schema`, `output_schema`, per-task `task_schemas` and type-coverage
+        `warnings` derived from the workflow's declared types, which is what `validate=True`
+        on submit checks against; an untyped workflow has null schemas and is not validated.
+        Send the name with its slashes unescaped; an unknown name is 404.
+
         `GET /v1/workflow-schemas/{workflow_name}` · also `fabric.workflows.registry.get_schemas(...)`
 
         Args:
@@ -5482,6 +6470,10 @@ class SyncMethods:
 
     def list_schedules(self, workflow_definition_id: str) -> List[types.Schedule]:
         """List the schedules of a workflow definition.
+
+        Returns every schedule of the workflow definition in one list, without pagination.
+        Needs membership of the definition's organization; a definition outside the caller's
+        organizations is 404.
 
         `GET /v1/workflow-definitions/{workflow_definition_id}/schedules` · also `fabric.schedules.list(...)`
 
@@ -5506,6 +6498,13 @@ class SyncMethods:
         idempotency_key: Optional[str] = None,
     ) -> types.Schedule:
         """Create a cron schedule for a workflow definition (invalid cron is a 400).
+
+        Needs the `workflow.edit` action (member role or above) in the definition's
+        organization. Stores a cron schedule (five fields, or a nickname such as `@daily`)
+        evaluated in the IANA `timezone` (default UTC) that starts a run of the definition
+        with `input_context` each time it fires, and returns it with `next_run_at` in UTC;
+        `concurrency_policy` decides what a firing does while an earlier run is still
+        active. An invalid cron expression or time zone is a 400 naming the field.
 
         `POST /v1/workflow-definitions/{workflow_definition_id}/schedules` · also `fabric.schedules.create(...)`
 
@@ -5537,6 +6536,10 @@ class SyncMethods:
     def get_schedule(self, schedule_id: str) -> types.Schedule:
         """Get a schedule.
 
+        Returns the schedule with `enabled`, `next_run_at` (UTC, null while disabled) and
+        `last_run_at`. A schedule outside the caller's organizations is 404, like an unknown
+        id.
+
         `GET /v1/schedules/{schedule_id}` · also `fabric.schedules.get(...)`
 
         Returns:
@@ -5561,6 +6564,12 @@ class SyncMethods:
         idempotency_key: Optional[str] = None,
     ) -> types.Schedule:
         """Update some fields of a schedule.
+
+        Needs the `workflow.edit` action (member role or above). Changes only the fields
+        sent (`cron_expression`, `timezone`, `enabled`, `input_context`,
+        `concurrency_policy`); `next_run_at` is computed again from now when the timing
+        changes or the schedule is enabled, and cleared when it is disabled. Invalid values
+        are 400.
 
         `PATCH /v1/schedules/{schedule_id}` · also `fabric.schedules.update(...)`
 
@@ -5588,6 +6597,9 @@ class SyncMethods:
     def delete_schedule(self, schedule_id: str) -> None:
         """Delete a schedule.
 
+        Needs the `workflow.edit` action (member role or above). Deletes the schedule so it
+        no longer fires; runs it already started are not affected.
+
         `DELETE /v1/schedules/{schedule_id}` · also `fabric.schedules.delete(...)`
 
         Raises:
@@ -5601,6 +6613,13 @@ class SyncMethods:
         self, schedule_id: str, *, idempotency_key: Optional[str] = None
     ) -> types.ScheduleTrigger:
         """Trigger a schedule now (manual run).
+
+        Needs the `workflow.run` action (member role or above). Starts a run of the
+        schedule's definition now with its `input_context`, even when the schedule is
+        disabled, records it in the history as a `manual` trigger and publishes
+        `schedule.triggered`; the cron timing is unchanged. Under `concurrency_policy`
+        `forbid` with a run still active it is 409, and a definition that no longer exists
+        is 404.
 
         `POST /v1/schedules/{schedule_id}/trigger` · also `fabric.schedules.trigger(...)`
 
@@ -5618,6 +6637,10 @@ class SyncMethods:
 
     def schedule_history(self, schedule_id: str) -> List[types.ScheduleHistoryEntry]:
         """List the runs a schedule has triggered.
+
+        Returns the runs the schedule has started, newest first, each with `run_id`,
+        `triggered_at`, `trigger` (`cron` or `manual`) and the run's current `status`. Needs
+        membership of the schedule's organization (404 otherwise).
 
         `GET /v1/schedules/{schedule_id}/history` · also `fabric.schedules.history(...)`
 
@@ -5641,6 +6664,11 @@ class SyncMethods:
         idempotency_key: Optional[str] = None,
     ) -> types.ProviderExecution:
         """Execute a provider call directly.
+
+        Calls a provider synchronously for `modality` and `input`, with `model` (the
+        modality's default model when omitted) and optional `params`, and returns the
+        `output` and `usage` (units and `cost_usd`) in the response; no job is created. An
+        unknown modality or model, or a model that does not serve the modality, is 400.
 
         `POST /v1/providers/execute` · also `fabric.providers.execute(...)`
 
@@ -5667,6 +6695,10 @@ class SyncMethods:
         idempotency_key: Optional[str] = None,
     ) -> types.CostEstimate:
         """Estimate the cost of a provider call.
+
+        Prices a provider call without making it, from the same `modality`, `input` and
+        optional `model` as `execute_provider`, and returns `estimated_cost_usd` and
+        `input_units`. Unknown modalities and models are 400, as for `execute_provider`.
 
         `POST /v1/providers/estimate` · also `fabric.providers.estimate(...)`
 
@@ -5707,6 +6739,10 @@ class SyncMethods:
     def list_organizations(self) -> List[types.Organization]:
         """List the organizations the caller belongs to.
 
+        Returns every organization in which the caller has an active membership, archived
+        ones included; organizations the caller does not belong to are never listed.
+        `get_my_organizations` gives the caller's role in each.
+
         `GET /v1/organizations` · also `fabric.organizations.list(...)`
 
         Returns:
@@ -5746,6 +6782,10 @@ class SyncMethods:
 
     def get_organization(self, org_id: str) -> types.Organization:
         """Get an organization.
+
+        Returns the organization's `slug`, `name` and `archived` flag. Needs membership
+        (viewer role or above); an organization the caller does not belong to is 404, like
+        an unknown id.
 
         `GET /v1/organizations/{org_id}` · also `fabric.organizations.get(...)`
 
@@ -5798,6 +6838,10 @@ class SyncMethods:
     ) -> types.Organization:
         """Archive an organization (it becomes read-only).
 
+        Needs the owner role. Marks the organization `archived`; from then on calls that
+        change its data are refused with 409 `conflict`, while reads and the organization-
+        level calls (update, export, deletion request, archive again) still work.
+
         `POST /v1/organizations/{org_id}/archive` · also `fabric.organizations.archive(...)`
 
         Args:
@@ -5838,6 +6882,11 @@ class SyncMethods:
     def export_organization(self, org_id: str) -> types.OrgExport:
         """Export an organization's data as JSON.
 
+        Needs the `org.admin` action (admin role or above). Returns one JSON document
+        holding the organization, its teams, memberships, invitations, webhooks and
+        settings, plus `exported_at`; secret values, webhook secrets and key material are
+        never included.
+
         `GET /v1/organizations/{org_id}/export` · also `fabric.organizations.export(...)`
 
         Args:
@@ -5855,6 +6904,11 @@ class SyncMethods:
 
     def list_org_members(self, org_id: str) -> List[types.Membership]:
         """List an organization's members.
+
+        Returns the organization-level memberships, deactivated ones included (`active`
+        false), each with `principal_id`, `role` and `email` (null for service accounts);
+        team memberships are not listed here. Needs membership (viewer role or above); a
+        non-member gets 404.
 
         `GET /v1/organizations/{org_id}/members` · also `fabric.organizations.members(...)`
 
@@ -5874,6 +6928,9 @@ class SyncMethods:
     def list_org_teams(self, org_id: str) -> List[types.Team]:
         """List an organization's teams.
 
+        Returns all teams of the organization. Needs membership (viewer role or above); a
+        non-member gets 404.
+
         `GET /v1/organizations/{org_id}/teams` · also `fabric.organizations.teams(...)`
 
         Args:
@@ -5892,6 +6949,10 @@ class SyncMethods:
     def get_org_permissions(self, org_id: str) -> List[types.PermissionGrant]:
         """List the permission grants of an organization.
 
+        Returns the explicit permission grants of the organization; admins and owners see
+        all of them, other members only their own. Roles are not listed here (see
+        `resolve_org_role`); a non-member gets 404.
+
         `GET /v1/organizations/{org_id}/permissions` · also `fabric.organizations.permissions(...)`
 
         Args:
@@ -5909,6 +6970,11 @@ class SyncMethods:
 
     def get_org_settings(self, org_id: str) -> types.OrgSettings:
         """Get an organization's settings.
+
+        Returns the organization's settings, with defaults for anything never set
+        (`default_member_role` member, `require_totp` false, empty `allowed_email_domains`,
+        `data_retention_days` null); the server may include further settings. Needs
+        membership (viewer role or above).
 
         `GET /v1/organizations/{org_id}/settings` · also `fabric.organizations.get_settings(...)`
 
@@ -5966,6 +7032,11 @@ class SyncMethods:
 
     def get_org_budget(self, org_id: str) -> types.Budget:
         """Get an organization's monthly budget and current spend.
+
+        Returns `monthly_limit_usd` (null for no limit) and `current_spend_usd`, the sum of
+        this calendar month's usage records. Once the spend reaches the limit new jobs and
+        runs are refused with 403 `budget_exceeded`, as is a run whose estimated cost would
+        pass it. Needs membership (viewer role or above).
 
         `GET /v1/organizations/{org_id}/budget` · also `fabric.organizations.get_budget(...)`
 
@@ -6037,6 +7108,11 @@ class SyncMethods:
     def list_secrets(self, *, org_id: Optional[str] = None) -> List[str]:
         """List the names of the organization's secrets.
 
+        Returns the `name`, `created_at` and `updated_at` of each secret of the organization
+        (the client's `organization_id` by default); values are write-only and never
+        returned, and the flat `list_secrets()` returns only the names. Needs membership
+        (viewer role or above).
+
         `GET /v1/organizations/{org_id}/secrets` · also `fabric.organizations.list_secrets(...)`
 
         Args:
@@ -6080,6 +7156,10 @@ class SyncMethods:
     def delete_secret(self, name: str, *, org_id: Optional[str] = None) -> None:
         """Delete an organization secret.
 
+        Needs the `secret.manage` action (admin role or above). Deletes the named secret of
+        the organization (the client's `organization_id` by default); a name that does not
+        exist is 404.
+
         `DELETE /v1/organizations/{org_id}/secrets/{name}` · also `fabric.organizations.delete_secret(...)`
 
         Args:
@@ -6095,6 +7175,10 @@ class SyncMethods:
 
     def get_org_usage(self, org_id: str) -> types.OrgUsage:
         """Get an organization's usage totals for the current period.
+
+        Returns totals for the current calendar month (UTC), counted from the organization's
+        usage records (`total_runs` and `total_jobs` that incurred usage, `total_cost_usd`),
+        with `period_start` and `period_end`. Needs membership (viewer role or above).
 
         `GET /v1/organizations/{org_id}/usage` · also `fabric.organizations.usage(...)`
 
@@ -6115,6 +7199,11 @@ class SyncMethods:
         self, org_id: str, *, limit: Optional[int] = None, cursor: Optional[str] = None
     ) -> types.UsageRecordPage:
         """List an organization's usage records.
+
+        Returns the organization's usage records newest first as a cursor page; each is one
+        metered provider call or finished run variant with its `job_id` or `run_id`,
+        `modality`, `provider`, `model`, `units` and `cost_usd`. Needs membership (viewer
+        role or above).
 
         `GET /v1/organizations/{org_id}/usage/records` · also `fabric.organizations.usage_records(...)`
 
@@ -6142,6 +7231,10 @@ class SyncMethods:
     def get_org_usage_daily(self, org_id: str) -> List[types.UsageDaily]:
         """Get an organization's usage per day.
 
+        Returns one entry per UTC day that has usage, oldest first, with that day's `runs`,
+        `jobs` and `cost_usd`; days without usage are left out. Needs membership (viewer
+        role or above).
+
         `GET /v1/organizations/{org_id}/usage/daily` · also `fabric.organizations.usage_daily(...)`
 
         Args:
@@ -6159,6 +7252,10 @@ class SyncMethods:
 
     def get_spending(self, org_id: str) -> types.Spending:
         """Get an organization's month-to-date spending.
+
+        Returns `month_to_date_usd` for the current calendar month (UTC) and `by_workflow`,
+        the same amount split by workflow name, with jobs grouped as `job:<modality>`. Needs
+        membership (viewer role or above).
 
         `GET /v1/organizations/{org_id}/usage/spending` · also `fabric.organizations.spending(...)`
 
@@ -6179,6 +7276,11 @@ class SyncMethods:
         self, org_id: str, *, limit: Optional[int] = None, cursor: Optional[str] = None
     ) -> types.AuditLogPage:
         """List an organization's audit log.
+
+        Needs the `audit.read` action (admin role or above). Returns a cursor page of the
+        organization's audit entries, newest first; one is written for every successful
+        POST, PUT, PATCH or DELETE, with `actor_id`, a dotted `action`, the `resource`
+        (`<type>:<id>`) and `metadata`, and idempotent replays are not logged again.
 
         `GET /v1/organizations/{org_id}/audit-logs` · also `fabric.organizations.audit_logs(...)`
 
@@ -6205,6 +7307,9 @@ class SyncMethods:
         self, *, limit: Optional[int] = None, cursor: Optional[str] = None
     ) -> types.AuditLogPage:
         """List the audit log entries of the caller.
+
+        Returns a cursor page, newest first, of the audit entries for calls the caller made,
+        across all organizations. Needs only an authenticated caller.
 
         `GET /v1/audit-logs` · also `fabric.audit_logs.list(...)`
 
@@ -6251,6 +7356,9 @@ class SyncMethods:
 
     def get_team(self, team_id: str) -> types.Team:
         """Get a team.
+
+        Returns the team's `organization_id`, `slug`, `name` and `archived` flag. Needs
+        membership (viewer role or above) of the team's organization; otherwise 404.
 
         `GET /v1/teams/{team_id}` · also `fabric.teams.get(...)`
 
@@ -6303,6 +7411,10 @@ class SyncMethods:
     def list_invitations(self, org_id: str) -> List[types.Invitation]:
         """List an organization's invitations.
 
+        Needs the `invitation.manage` action (admin role or above). Returns every invitation
+        of the organization whatever its status; a pending invitation past `expires_at` is
+        reported as `expired`, and the one-time tokens are never returned.
+
         `GET /v1/organizations/{org_id}/invitations` · also `fabric.invitations.list(...)`
 
         Args:
@@ -6351,6 +7463,11 @@ class SyncMethods:
     ) -> types.Invitation:
         """Revoke a pending invitation.
 
+        Needs the `invitation.manage` action (admin role or above) in the invitation's
+        organization. Sets the status to `revoked` so the emailed link can no longer be
+        accepted; an expired invitation can be revoked too, while an accepted or already
+        revoked one is 409.
+
         `POST /v1/invitations/{invitation_id}/revoke` · also `fabric.invitations.revoke(...)`
 
         Args:
@@ -6388,6 +7505,10 @@ class SyncMethods:
     def get_my_organizations(self) -> List[types.MyOrganization]:
         """List the caller's organizations and roles.
 
+        Returns each organization the caller belongs to with its `id`, `slug`, `name` and
+        the caller's `role` there (owner, admin, member or viewer). Works for users and
+        service accounts alike.
+
         `GET /v1/me/organizations` · also `fabric.me.organizations(...)`
 
         Returns:
@@ -6402,6 +7523,10 @@ class SyncMethods:
 
     def get_my_teams(self) -> List[types.MyTeam]:
         """List the caller's teams and roles.
+
+        Returns each team the caller is a member of, with its `organization_id`, `slug`,
+        `name` and the caller's `role` in the team; teams of organizations the caller no
+        longer belongs to are left out.
 
         `GET /v1/me/teams` · also `fabric.me.teams(...)`
 
@@ -6418,6 +7543,12 @@ class SyncMethods:
     def get_my_permissions(self) -> List[types.PermissionEntry]:
         """List the caller's effective permissions.
 
+        Returns, for each organization the caller belongs to, an `allow` or `deny` entry per
+        common action (`org.read`, `workflow.run`, `apikey.manage` and so on) on
+        `organization:<id>`, decided by the caller's role and, for an API key, its scopes.
+        Explicit grants are not reflected; use `check_permission` for a decision that
+        includes them.
+
         `GET /v1/me/permissions` · also `fabric.me.permissions(...)`
 
         Returns:
@@ -6433,6 +7564,9 @@ class SyncMethods:
     def get_my_social_connections(self) -> List[types.SocialConnection]:
         """List the social logins linked to the caller.
 
+        Returns the social identities linked to the caller through `social_login`, each with
+        `provider`, `provider_user_id`, `email` and `connected_at`.
+
         `GET /v1/me/social-connections` · also `fabric.me.social_connections(...)`
 
         Returns:
@@ -6447,6 +7581,8 @@ class SyncMethods:
 
     def disconnect_social(self, provider: str) -> None:
         """Unlink a social login from the caller.
+
+        Removes the caller's links to the given `provider`; 404 when the caller has none.
 
         `DELETE /v1/me/social-connections/{provider}` · also `fabric.me.disconnect_social(...)`
 
@@ -6494,6 +7630,12 @@ class SyncMethods:
     ) -> List[types.BatchPermissionCheckResult]:
         """Check several actions at once.
 
+        Decides up to 100 `{action, resource}` checks for the caller in one call and returns
+        one result with `allowed` and a `reason` per check, in order; a check without
+        `resource` is organization- wide. Each decision applies explicit grants first (a
+        matching deny wins), then the caller's role and, for an API key, its scopes; a
+        denial is an answer, not an error.
+
         `POST /v1/authz/check-batch` · also `fabric.permissions.check_batch(...)`
 
         Returns:
@@ -6510,6 +7652,10 @@ class SyncMethods:
         self, *, organization_id: Optional[str] = None, principal_id: Optional[str] = None
     ) -> List[types.PermissionGrant]:
         """List permission grants.
+
+        Returns the organization's explicit grants (`organization_id`, defaulting to the
+        client's), optionally only those of `principal_id`; admins and owners see every
+        grant, other members only their own. A non-member gets 404.
 
         `GET /v1/permissions` · also `fabric.permissions.list(...)`
 
@@ -6533,7 +7679,7 @@ class SyncMethods:
         self,
         principal_id: str,
         action: str,
-        resource: str,
+        resource: Optional[str] = None,
         *,
         effect: Optional[Literal["allow", "deny"]] = None,
         organization_id: Optional[str] = None,
@@ -6541,7 +7687,16 @@ class SyncMethods:
     ) -> types.PermissionGrant:
         """Grant a permission to a principal.
 
+        Needs the `member.manage` action (admin role or above) in the organization
+        (`organization_id`, defaulting to the client's). Records a grant of `action` on
+        `resource` (`<type>:<id>`, `<type>:all`, or `*` when omitted) to `principal_id` with
+        `effect` allow or deny. Permission checks consult grants before roles, and a
+        matching deny wins over any allow.
+
         `POST /v1/permissions` · also `fabric.permissions.grant(...)`
+
+        Args:
+            resource: '<type>:<id>', '<type>:all' or '*'; omitted: every resource ('*').
 
         Returns:
             The grant.
@@ -6566,6 +7721,10 @@ class SyncMethods:
     def revoke_permission(self, permission_id: str) -> None:
         """Revoke a permission grant.
 
+        Needs the `member.manage` action (admin role or above) in the grant's organization.
+        Deletes the grant, so later checks fall back to roles and the remaining grants; a
+        grant outside the caller's organizations is 404.
+
         `DELETE /v1/permissions/{permission_id}` · also `fabric.permissions.revoke(...)`
 
         Args:
@@ -6582,6 +7741,11 @@ class SyncMethods:
         self, organization_id: Optional[str] = None, principal_id: Optional[str] = None
     ) -> types.RoleResolution:
         """Resolve a principal's role in an organization.
+
+        Returns the organization-level `role` of `principal_id` (the caller when omitted) in
+        the organization (`organization_id`, defaulting to the client's), or a null `role`
+        when that principal is not a member; explicit grants are not considered. Needs
+        membership (viewer role or above).
 
         `GET /v1/permissions/resolve/org` · also `fabric.permissions.resolve_org_role(...)`
 
@@ -6602,15 +7766,26 @@ class SyncMethods:
         )
 
     def resolve_workspace_role(
-        self, workspace_id: str, principal_id: Optional[str] = None
+        self,
+        workspace_id: Optional[str] = None,
+        principal_id: Optional[str] = None,
+        *,
+        team_id: Optional[str] = None,
+        organization_id: Optional[str] = None,
     ) -> types.RoleResolution:
         """Resolve a principal's role in a workspace (team).
+
+        Name the workspace as `workspace_id` or `team_id`; with only `organization_id` the
+        workspace is the organization and the answer is the org role. One of the three is
+        required.
 
         `GET /v1/permissions/resolve/workspace` · also `fabric.permissions.resolve_workspace_role(...)`
 
         Args:
             workspace_id: The workspace (team) id.
             principal_id: The principal; defaults to the caller.
+            team_id: The workspace (team) id, as the public 0.8/0.17 clients name it.
+            organization_id: The organization (used when no team is named).
 
         Returns:
             The effective role.
@@ -6621,11 +7796,21 @@ class SyncMethods:
             FabricConnectionError: The server could not be reached after the retries.
         """
         return self._call(
-            _ops.RESOLVE_WORKSPACE_ROLE, {"workspace_id": workspace_id, "principal_id": principal_id}
+            _ops.RESOLVE_WORKSPACE_ROLE,
+            {
+                "workspace_id": workspace_id,
+                "team_id": team_id,
+                "organization_id": organization_id,
+                "principal_id": principal_id,
+            },
         )
 
     def list_api_keys(self) -> List[types.ApiKey]:
         """List the caller's API keys.
+
+        Returns the API keys of the caller's organizations; admins and owners see every key
+        of the organization, other members only the keys they created. Each entry has
+        `prefix`, `scopes`, `active` and `last_used_at`, never the key value.
 
         `GET /v1/api-keys` · also `fabric.api_keys.list(...)`
 
@@ -6672,6 +7857,10 @@ class SyncMethods:
 
     def get_api_key(self, api_key_id: str) -> types.ApiKey:
         """Get an API key.
+
+        Returns the key's metadata (`prefix`, `scopes`, `active`, `last_used_at`), never its
+        value. The key's creator may read it; anyone else needs the `apikey.manage` action
+        (admin role or above), and a key of an organization the caller is not in is 404.
 
         `GET /v1/api-keys/{api_key_id}` · also `fabric.api_keys.get(...)`
 
@@ -6744,8 +7933,52 @@ class SyncMethods:
         """
         return self._call(_ops.DISABLE_API_KEY, {"api_key_id": api_key_id}, idempotency_key=idempotency_key)
 
+    def create_service_account_api_key(
+        self,
+        service_account_id: str,
+        name: Optional[str] = None,
+        scopes: Optional[List[str]] = None,
+        *,
+        description: Optional[str] = None,
+        expires_in_days: Optional[int] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> types.ApiKeyCreated:
+        """Create an API key for a service account.
+
+        The full `key` is returned only in this response.
+
+        `POST /v1/service-accounts/{service_account_id}/api-keys` · also `fabric.service_accounts.create_api_key(...)`
+
+        Args:
+            service_account_id: The service account id.
+            expires_in_days: Days until the key stops working (expires_at).
+
+        Returns:
+            The key, including its secret value (shown once).
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
+        """
+        return self._call(
+            _ops.CREATE_SERVICE_ACCOUNT_API_KEY,
+            {
+                "service_account_id": service_account_id,
+                "name": name,
+                "description": description,
+                "scopes": scopes,
+                "expires_in_days": expires_in_days,
+            },
+            idempotency_key=idempotency_key,
+        )
+
     def list_webhooks(self, org_id: str) -> List[types.Webhook]:
         """List an organization's webhooks.
+
+        Returns the organization's webhooks with their `url`, `event_filter`,
+        `resource_filter`, `active` and `max_retries`; signing secrets are never included.
+        Needs membership (viewer role or above).
 
         `GET /v1/organizations/{org_id}/webhooks` · also `fabric.webhooks.list(...)`
 
@@ -6809,6 +8042,9 @@ class SyncMethods:
     def get_webhook(self, webhook_id: str) -> types.Webhook:
         """Get a webhook.
 
+        Returns the webhook without its signing secret. A webhook of an organization the
+        caller does not belong to is 404, like an unknown id.
+
         `GET /v1/webhooks/{webhook_id}` · also `fabric.webhooks.get(...)`
 
         Args:
@@ -6868,6 +8104,10 @@ class SyncMethods:
     def delete_webhook(self, webhook_id: str) -> None:
         """Delete a webhook.
 
+        Needs the `webhook.manage` action (admin role or above). Deletes the webhook so that
+        no new events are delivered to it; a webhook outside the caller's organizations is
+        404.
+
         `DELETE /v1/webhooks/{webhook_id}` · also `fabric.webhooks.delete(...)`
 
         Args:
@@ -6884,6 +8124,11 @@ class SyncMethods:
         self, webhook_id: str, limit: Optional[int] = None, offset: Optional[int] = None
     ) -> List[types.Delivery]:
         """List a webhook's delivery attempts.
+
+        Returns the webhook's delivery attempts newest first, one record per attempt (a
+        retry is a new record with a higher `attempt`), each with `status` pending,
+        succeeded or failed and the endpoint's `status_code` or an `error_message`. Offset
+        pagination with `meta.total`; needs membership (viewer role or above).
 
         `GET /v1/webhooks/{webhook_id}/deliveries` · also `fabric.webhooks.deliveries(...)`
 
@@ -6918,6 +8163,10 @@ class SyncMethods:
         cursor: Optional[str] = None,
     ) -> types.GalleryPage:
         """List galleries.
+
+        Returns a cursor page of the organization's galleries (`organization_id`, defaulting
+        to the client's), optionally only those of `kind`, each with its `item_count`. Needs
+        membership (viewer role or above).
 
         `GET /v1/galleries` · also `fabric.galleries.list(...)`
 
@@ -6960,6 +8209,12 @@ class SyncMethods:
     ) -> types.Gallery:
         """Create a gallery.
 
+        Needs the `gallery.create` action (member role or above). Creates an empty gallery
+        of `kind` (a lowercase word such as portrait, product or style) named `name`,
+        optionally tied to a `team_id` of the same organization and carrying `metadata`. Its
+        items can then serve as personas for `face_swap` and `motion_transfer` through
+        `persona_gallery_id`.
+
         `POST /v1/galleries` · also `fabric.galleries.create(...)`
 
         Args:
@@ -6988,6 +8243,9 @@ class SyncMethods:
     def get_gallery(self, gallery_id: str) -> types.Gallery:
         """Get a gallery.
 
+        Returns the gallery with its current `item_count`. A gallery outside the caller's
+        organizations is 404, like an unknown id.
+
         `GET /v1/galleries/{gallery_id}` · also `fabric.galleries.get(...)`
 
         Args:
@@ -7005,6 +8263,10 @@ class SyncMethods:
 
     def delete_gallery(self, gallery_id: str) -> types.Gallery:
         """Delete a gallery and its items.
+
+        Needs the `gallery.delete` action (member role or above). Deletes the gallery
+        together with all of its items and returns the gallery as it was; the assets behind
+        the items are kept.
 
         `DELETE /v1/galleries/{gallery_id}` · also `fabric.galleries.delete(...)`
 
@@ -7030,6 +8292,10 @@ class SyncMethods:
         cursor: Optional[str] = None,
     ) -> types.GalleryItemPage:
         """List a gallery's items.
+
+        Returns a cursor page of the gallery's items in the order they were added, which is
+        the order `persona_index` counts in; with `tags`, only items carrying all of them.
+        Needs membership (viewer role or above) of the gallery's organization.
 
         `GET /v1/galleries/{gallery_id}/items` · also `fabric.galleries.list_items(...)`
 
@@ -7096,6 +8362,10 @@ class SyncMethods:
     def remove_gallery_item(self, item_id: str) -> types.GalleryItem:
         """Remove an item from its gallery.
 
+        Needs the `gallery.update` action (member role or above). Deletes the item from its
+        gallery and returns it; the asset it pointed to is kept, and later items move up one
+        place in the `persona_index` order.
+
         `DELETE /v1/gallery-items/{item_id}` · also `fabric.galleries.remove_item(...)`
 
         Args:
@@ -7119,6 +8389,10 @@ class SyncMethods:
         organization_id: Optional[str] = None,
     ) -> List[types.Asset]:
         """List assets.
+
+        Returns the organization's asset metadata (`organization_id`, defaulting to the
+        client's) newest first, with offset pagination (`limit`, `offset`) and the full
+        count in `meta.total`. Needs membership (viewer role or above).
 
         `GET /v1/assets` · also `fabric.assets.list(...)`
 
@@ -7155,6 +8429,12 @@ class SyncMethods:
         idempotency_key: Optional[str] = None,
     ) -> types.Asset:
         """Upload a file as an asset.
+
+        Needs the `asset.create` action (member role or above) in the organization
+        (`organization_id`, defaulting to the client's). Stores the raw request body with
+        the `filename` query value and the `Content-Type` header as its `content_type`, and
+        returns the metadata with `size_bytes` and `sha256`; a body over the upload limit is
+        413. The id works with `download_asset`, `asset_signed_url` and gallery items.
 
         `POST /v1/assets` · also `fabric.assets.upload(...)`
 
@@ -7207,5 +8487,36 @@ class SyncMethods:
         return self._call(
             _ops.CREATE_ASSET_SIGNED_URL,
             {"asset_id": asset_id, "ttl_seconds": ttl_seconds},
+            idempotency_key=idempotency_key,
+        )
+
+    def admin_bootstrap(
+        self,
+        email: Optional[str] = None,
+        password: Optional[str] = None,
+        *,
+        display_name: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> types.AdminUser:
+        """Create the first platform administrator.
+
+        Only allowed while no administrator exists; afterwards 409 `conflict`. With no body
+        (or no email and password) and a signed-in user, that user becomes the
+        administrator, as the public clients call it; otherwise email and password are
+        required.
+
+        `POST /v1/admin/bootstrap` · also `fabric.admin.bootstrap(...)`
+
+        Returns:
+            The administrator.
+
+        Raises:
+            FabricAPIError: The server answered with an error status (a subclass per status,
+                e.g. FabricNotFoundError for 404; see fabric_platform.errors).
+            FabricConnectionError: The server could not be reached after the retries.
+        """
+        return self._call(
+            _ops.ADMIN_BOOTSTRAP,
+            {"email": email, "password": password, "display_name": display_name},
             idempotency_key=idempotency_key,
         )

@@ -149,6 +149,11 @@ class ApiKey(TypedDict):
     """Set when the key belongs to a service account."""
     active: bool
     """False once disabled."""
+    disabled: NotRequired[bool]
+    """The opposite of active (what the public 0.8/0.17 clients read)."""
+    description: NotRequired[Optional[str]]
+    expires_at: NotRequired[Optional[str]]
+    """Null for a key that never expires."""
     created_at: str
     last_used_at: Optional[str]
 
@@ -170,6 +175,10 @@ class ApiKeyCreated(TypedDict):
 class App(TypedDict):
     """A registered third-party app (an OAuth client owned by an organization); never carries its secret."""
 
+    slug: NotRequired[Optional[str]]
+    allowed_origins: NotRequired[List[str]]
+    owner_user_id: NotRequired[Optional[str]]
+    """The user who created the app."""
     id: str
     organization_id: str
     name: str
@@ -216,10 +225,23 @@ class Asset(TypedDict):
 
     id: str
     organization_id: str
-    filename: str
-    content_type: str
-    size_bytes: int
-    sha256: str
+    kind: NotRequired[Literal["file", "record"]]
+    """file: uploaded bytes; record: a JSON record (org assets)."""
+    filename: Optional[str]
+    """Null for a record."""
+    content_type: Optional[str]
+    """Null for a record."""
+    size_bytes: Optional[int]
+    """Null for a record."""
+    sha256: Optional[str]
+    """Null for a record."""
+    asset_type: NotRequired[Optional[str]]
+    """A record's type, e.g. persona (null for a file)."""
+    name: NotRequired[Optional[str]]
+    provider: NotRequired[Optional[str]]
+    provider_id: NotRequired[Optional[str]]
+    metadata: NotRequired[Optional[Dict[str, Any]]]
+    team_id: NotRequired[Optional[str]]
     created_at: str
 
 
@@ -260,7 +282,8 @@ class AuthTokens(TypedDict):
 class BatchPermissionCheckResult(TypedDict):
     """The decision for one entry of a batch authorization check."""
 
-    resource: str
+    resource: Optional[str]
+    """Null for an organization-wide check."""
     action: str
     allowed: bool
     reason: Optional[str]
@@ -287,7 +310,10 @@ class BulkCancelResult(TypedDict):
 class ConcurrencyLimit(TypedDict):
     """How many runs/jobs of an organization may execute at once (null = unlimited)."""
 
-    organization_id: str
+    organization_id: Optional[str]
+    """Null for the global limit."""
+    scope: NotRequired[str]
+    """The organization id"""
     max_concurrent_runs: Optional[int]
     max_concurrent_jobs: Optional[int]
     updated_at: str
@@ -739,7 +765,7 @@ class RunArtifact(TypedDict):
     filename: str
     content_type: Optional[str]
     produced_by: Optional[str]
-    consumed_from: Optional[str]
+    consumed_from: Optional[Union[str, List[str]]]
     metadata: Optional[Dict[str, Any]]
     artifact_type: Optional[str]
     variant_index: Optional[int]
@@ -853,8 +879,15 @@ class Sink(TypedDict):
     id: str
     organization_id: str
     name: str
-    path: str
+    sink_type: NotRequired[Literal["http", "cron"]]
+    path: Optional[str]
+    """The trigger path of an http sink (null for cron)."""
     workflow_name: str
+    cron_expression: NotRequired[Optional[str]]
+    timezone: NotRequired[Optional[str]]
+    verification: NotRequired[Optional[Dict[str, Any]]]
+    default_payload: NotRequired[Optional[Dict[str, Any]]]
+    input_context: NotRequired[Optional[Dict[str, Any]]]
     description: Optional[str]
     active: bool
     created_at: str

@@ -14,6 +14,7 @@ from fabric_platform_api.async_client import AsyncMethods
 
 from ._auth import TokenStore
 from ._client_base import REFRESH_PATH, ClientBase
+from ._compat_helpers import remember_context
 from ._config import DEFAULT_MAX_IN_FLIGHT
 from ._raw import AsyncRawResponseProxy
 from .resources.async_downloads import AsyncClientDownloadsMixin
@@ -49,6 +50,10 @@ class AsyncFabricClient(AsyncClientRunsMixin, AsyncClientDownloadsMixin, ClientB
         on_tokens: Optional[Callable[[Dict[str, Any]], None]] = None,
         profile: Optional[str] = None,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        team_id: Optional[str] = None,
+        user_id: Optional[str] = None,
+        app_client_id: Optional[str] = None,
+        app_client_secret: Optional[str] = None,
     ) -> None:
         self._configure(
             base_url=base_url,
@@ -64,6 +69,9 @@ class AsyncFabricClient(AsyncClientRunsMixin, AsyncClientDownloadsMixin, ClientB
         )
         from ._transport import AsyncTransport  # asyncio loads with the first async client
 
+        # The public 0.8/0.17 clients' context options (get_team_id, as_user…).
+        remember_context(self, team_id=team_id, user_id=user_id, app_client_id=app_client_id)
+        remember_context(self, app_client_secret=app_client_secret)
         self._tokens = TokenStore(self._config, refresh_path=REFRESH_PATH)
         self._transport = AsyncTransport(
             self._config, self._tokens, http_client=http_client, max_in_flight=max_in_flight
@@ -137,3 +145,16 @@ class AsyncFabricClient(AsyncClientRunsMixin, AsyncClientDownloadsMixin, ClientB
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+def _install_public_names() -> None:
+    # The public fabric-platform 0.8/0.17 names and call shapes (see _compat_names).
+    import fabric_platform_api.async_client as generated
+
+    from ._compat_helpers import async_helpers
+    from ._compat_names import install
+
+    install(AsyncFabricClient, generated, async_helpers())
+
+
+_install_public_names()

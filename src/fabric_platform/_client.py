@@ -15,6 +15,7 @@ from fabric_platform_api.sync_client import SyncMethods
 
 from ._auth import TokenStore
 from ._client_base import REFRESH_PATH, ClientBase
+from ._compat_helpers import remember_context
 from ._raw import RawResponseProxy
 from ._transport import SyncTransport
 from .resources.sync_downloads import ClientDownloadsMixin
@@ -58,6 +59,10 @@ class FabricClient(ClientRunsMixin, ClientDownloadsMixin, ClientBase, SyncMethod
         default_headers: Optional[Mapping[str, str]] = None,
         on_tokens: Optional[Callable[[Dict[str, Any]], None]] = None,
         profile: Optional[str] = None,
+        team_id: Optional[str] = None,
+        user_id: Optional[str] = None,
+        app_client_id: Optional[str] = None,
+        app_client_secret: Optional[str] = None,
     ) -> None:
         self._configure(
             base_url=base_url,
@@ -71,6 +76,9 @@ class FabricClient(ClientRunsMixin, ClientDownloadsMixin, ClientBase, SyncMethod
             on_tokens=on_tokens,
             profile=profile,
         )
+        # The public 0.8/0.17 clients' context options (get_team_id, as_user…).
+        remember_context(self, team_id=team_id, user_id=user_id, app_client_id=app_client_id)
+        remember_context(self, app_client_secret=app_client_secret)
         self._tokens = TokenStore(self._config, refresh_path=REFRESH_PATH)
         self._transport = SyncTransport(self._config, self._tokens, http_client=http_client)
 
@@ -145,3 +153,16 @@ class FabricClient(ClientRunsMixin, ClientDownloadsMixin, ClientBase, SyncMethod
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _install_public_names() -> None:
+    # The public fabric-platform 0.8/0.17 names and call shapes (see _compat_names).
+    import fabric_platform_api.sync_client as generated
+
+    from ._compat_helpers import sync_helpers
+    from ._compat_names import install
+
+    install(FabricClient, generated, sync_helpers())
+
+
+_install_public_names()

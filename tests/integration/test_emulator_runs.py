@@ -211,17 +211,21 @@ def test_regenerate_persists_lineage_and_direction_changes_texts(owner: httpx.Cl
 
 
 def test_validate_true_reports_schema_errors(owner: httpx.Client) -> None:
-    err = error(submit(owner, "research/trends", {"topic": 42}, validate=True), 400, "validation_error")
+    err = error(
+        submit(owner, "research/trends", {"topic": 42}, validate=True), 400, "input_validation_failed"
+    )
     paths = [e["path"] for e in err["details"]["errors"]]
     assert "topic" in paths and all(e["message"] for e in err["details"]["errors"])
-    missing = error(submit(owner, "research/trends", {}, validate=True), 400, "validation_error")
+    missing = error(submit(owner, "research/trends", {}, validate=True), 400, "input_validation_failed")
     assert "topic" in [e["path"] for e in missing["details"]["errors"]]
     # Bundle entries are validated too, with their position in the path.
     bundle = [
         {"workflow": "research/trends", "input": {"topic": "ok"}},
         {"workflow": "research/trends", "input": {}},
     ]
-    nested = error(submit(owner, "bundle/ad-hoc", {"bundle": bundle}, validate=True), 400, "validation_error")
+    nested = error(
+        submit(owner, "bundle/ad-hoc", {"bundle": bundle}, validate=True), 400, "input_validation_failed"
+    )
     assert [e["path"] for e in nested["details"]["errors"]] == ["bundle.1.input.topic"]
     # Untyped workflows accept anything; without validate=true a bad input fails the run instead.
     assert (

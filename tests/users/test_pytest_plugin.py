@@ -179,11 +179,14 @@ def test_without_the_emulator_extra_the_fixtures_say_what_to_install(project: py
     )
 
 
-def test_the_readme_example_passes(project: pytest.Pytester) -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("### pytest fixtures") :]
+@pytest.mark.parametrize(
+    ("page", "heading"), [("README.md", "### pytest fixtures"), ("docs/guide/pytest-plugin.md", "# Testing")]
+)
+def test_the_documented_example_passes(project: pytest.Pytester, page: str, heading: str) -> None:
+    text = (Path(__file__).resolve().parents[2] / page).read_text(encoding="utf-8")
+    section = text[text.index(heading) :]
     start = section.index("```python\n") + len("```python\n")
     code = section[start : section.index("\n```", start)]
-    assert len([line for line in code.splitlines() if line.strip()]) <= 10
+    assert len([line for line in code.splitlines() if line.strip()]) <= 10 or page != "README.md"
     project.makepyfile(test_readme=code)
     project.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)

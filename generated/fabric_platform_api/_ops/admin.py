@@ -23,11 +23,11 @@ ADMIN_BOOTSTRAP = Operation(
     path="/v1/admin/bootstrap",
     tag="admin",
     summary="Create the first platform administrator.",
-    flat=None,
+    flat="admin_bootstrap",
     ns="admin.bootstrap",
     params=(
-        Param("email", "email", "body", True),
-        Param("password", "password", "body", True),
+        Param("email", "email", "body", False),
+        Param("password", "password", "body", False),
         Param("display_name", "display_name", "body", False),
     ),
     body="json",
@@ -38,7 +38,7 @@ ADMIN_BOOTSTRAP = Operation(
     pagination=None,
     tokens=None,
     flat_returns=None,
-    public=True,
+    public=False,
     success_status=200,
 )
 
@@ -201,7 +201,8 @@ ADMIN_SET_CONCURRENCY_LIMIT = Operation(
     flat=None,
     ns="admin.set_concurrency_limit",
     params=(
-        Param("organization_id", "organization_id", "body", True),
+        Param("organization_id", "organization_id", "body", False),
+        Param("scope", "scope", "body", False),
         Param("max_concurrent_runs", "max_concurrent_runs", "body", False),
         Param("max_concurrent_jobs", "max_concurrent_jobs", "body", False),
     ),

@@ -561,6 +561,8 @@ LIST_ORG_ASSETS = Operation(
         Param("org_id", "org_id", "path", True),
         Param("limit", "limit", "query", False),
         Param("offset", "offset", "query", False),
+        Param("asset_type", "asset_type", "query", False),
+        Param("team_id", "team_id", "query", False),
     ),
     body=None,
     body_param=None,

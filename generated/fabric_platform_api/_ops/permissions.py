@@ -95,7 +95,7 @@ GRANT_PERMISSION = Operation(
     params=(
         Param("principal_id", "principal_id", "body", True),
         Param("action", "action", "body", True),
-        Param("resource", "resource", "body", True),
+        Param("resource", "resource", "body", False),
         Param("effect", "effect", "body", False),
         Param("organization_id", "organization_id", "body", False, client_default="organization_id"),
     ),
@@ -165,7 +165,9 @@ RESOLVE_WORKSPACE_ROLE = Operation(
     flat="resolve_workspace_role",
     ns="permissions.resolve_workspace_role",
     params=(
-        Param("workspace_id", "workspace_id", "query", True),
+        Param("workspace_id", "workspace_id", "query", False),
+        Param("team_id", "team_id", "query", False),
+        Param("organization_id", "organization_id", "query", False),
         Param("principal_id", "principal_id", "query", False),
     ),
     body=None,

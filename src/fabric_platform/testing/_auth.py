@@ -277,6 +277,8 @@ def _from_api_key(emulator: Emulator, token: str) -> Principal:
         raise ApiError(
             401, "unauthorized", "The API key is not valid (unknown, disabled, rotated or deleted)."
         )
+    if record.get("expires_at") and emulator.clock.is_past(record["expires_at"]):
+        raise ApiError(401, "token_expired", "The API key has expired (see its expires_at).")
     owner_id = record.get("service_account_id") or record["created_by"]
     principal = principal_for_id(emulator, owner_id, via="api_key")
     if principal.kind == "service_account" and principal.extra["service_account"].get("disabled"):

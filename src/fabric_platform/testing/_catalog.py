@@ -126,8 +126,12 @@ BUILTINS: Dict[str, BuiltinWorkflow] = {
 
 
 def get_builtin(name: str) -> Optional[BuiltinWorkflow]:
-    """The built-in workflow called ``name``, or None."""
-    return BUILTINS.get(name)
+    """The built-in workflow called ``name`` (or a spelling the public clients use), or None."""
+    return BUILTINS.get(name) or BUILTINS.get(ALIASES.get(name, ""))
+
+
+# Names the public 0.8 clients submit for our built-ins.
+ALIASES = {"video/ai-shorts": "video/ai_shorts"}
 
 
 def schemas_document(name: str) -> Optional[Dict[str, Any]]:

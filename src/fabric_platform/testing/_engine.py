@@ -226,8 +226,12 @@ class Engine(RunViews, NamedExecutor, DefinitionExecutor):
         created_by: Optional[str] = None,
         validate: bool = False,
         parent: Optional[Dict[str, Any]] = None,
+        start: bool = True,
     ) -> Dict[str, Any]:
-        """Create and start a run of a named workflow (built-in, registered, or a bundle)."""
+        """Create and start a run of a named workflow (built-in, registered, or a bundle).
+
+        ``start=False`` leaves it pending for ``start_run`` (the legacy two-phase create).
+        """
         plan = build_plan(self.store, org_id, name, input, validate=validate)
         if parent is None:
             self.admit(org_id, name, input)
@@ -274,7 +278,7 @@ class Engine(RunViews, NamedExecutor, DefinitionExecutor):
             lineage=lineage,
             depth=(parent.get("_depth", 0) + 1) if parent else 0,
         )
-        return self.start_run(run["id"])
+        return self.start_run(run["id"]) if start else run
 
     # ------------------------------------------------------------------ control
     def cancel(self, run_id: str, reason: Optional[str] = None) -> Dict[str, Any]:

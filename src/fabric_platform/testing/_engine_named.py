@@ -342,5 +342,11 @@ def build_plan(store: Any, org_id: str, name: str, data: Any, *, validate: bool)
             for i in range(variants or 1)
         ]
     if errors:
-        raise _bad(f"input does not match the workflow's input schema: {format_errors(errors)}", errors)
+        # The code the public clients document for validate=True failures (still a 400).
+        raise ApiError(
+            400,
+            "input_validation_failed",
+            f"input does not match the workflow's input schema: {format_errors(errors)}",
+            {"errors": errors},
+        )
     return Plan(entries, lineage.get("parent_run_id"), lineage.get("parent_variant_index"))

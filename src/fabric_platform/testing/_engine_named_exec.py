@@ -137,7 +137,7 @@ class NamedExecutor(RunExecutor):
                         "produced_by": task_id,
                         "consumed_from": None,
                         "metadata": metadata,
-                        "artifact_type": getattr(spec, "artifact_type", None),
+                        "artifact_type": getattr(spec, "artifact_type", None) or "source",
                         "variant_index": entry["variant_index"],
                         "created_at": now,
                         # Beyond the contract's RunArtifact, as the SDK's model reads them.

@@ -330,7 +330,25 @@ def default_org(request: Request, given: Optional[str] = None) -> str:
     assert principal is not None
     if principal.organization_id:
         return principal.organization_id
-    raise ApiError(400, "validation_error", "organization_id is required.")
+    # A signed-in user (no key-bound org): their only organization, else say which parameter.
+    orgs = sorted(
+        {
+            m["organization_id"]
+            for m in emulator_of(request).store.find(
+                "memberships", where={"principal_id": principal.id, "team_id": None, "active": True}
+            )
+            if m.get("organization_id")
+        }
+    )
+    if len(orgs) == 1:
+        return orgs[0]
+    why = "you belong to no organization" if not orgs else f"you belong to {len(orgs)} organizations"
+    raise ApiError(
+        400,
+        "validation_error",
+        f"organization_id is required ({why}): pass it as a query parameter or in the body.",
+        {"errors": [{"path": "organization_id", "message": f"is required ({why})"}]},
+    )
 
 
 # --------------------------------------------------------------------------- paging

@@ -29,6 +29,8 @@ CLIENTS = "oauth_clients"
 APPS = "apps"
 REFRESH = "oauth_refresh_tokens"
 TOKEN_TYPE_ACCESS = "urn:ietf:params:oauth:token-type:access_token"
+# The public clients' as_user(): the subject is a user id, vouched for by the client itself.
+TOKEN_TYPE_USER_ID = "urn:fabric:user_id"
 
 
 def new_client_credentials(prefix: str) -> Tuple[str, str]:
@@ -141,10 +143,18 @@ def revoke_family(emulator: Any, family_id: str) -> None:
         store.update(REFRESH, doc["id"], revoked=True)
 
 
-def refresh(emulator: Any, client: Dict[str, Any], token: str) -> Dict[str, Any]:
+def refresh(emulator: Any, client: Optional[Dict[str, Any]], token: str) -> Dict[str, Any]:
+    """Rotate a refresh token; ``client=None``: the token names its client (a public client)."""
     store = emulator.store
     record = store.get(REFRESH, _auth.token_hash(token))
-    if record is None or record.get("revoked") or record["client_id"] != client["client_id"]:
+    if record is not None and client is None:
+        client = find_client(emulator, record["client_id"])
+    if (
+        client is None
+        or record is None
+        or record.get("revoked")
+        or record["client_id"] != client["client_id"]
+    ):
         raise ApiError(401, "unauthorized", "The refresh token is not valid (invalid_grant).")
     if record.get("used"):
         revoke_family(emulator, record["family_id"])  # a rotated token came back: it leaked

@@ -76,8 +76,15 @@ async def bootstrap(request: Request) -> Response:
     from .auth import _hash, _verify, check_password, create_user, find_user_by_email, normalize_email
 
     emulator = emulator_of(request)
-    body = await json_body(request)
+    body = await json_body(request, optional=True)
     email, password = body.get("email"), body.get("password")
+    caller = current_principal(request, required=False)
+    if email is None and password is None and caller is not None and caller.kind == "user":
+        # The public clients send no body: the signed-in user becomes the first administrator.
+        if emulator.store.find_one("users", where={"is_admin": True}) is not None:
+            raise ApiError(409, "conflict", "A platform administrator already exists; bootstrap is closed.")
+        promoted = emulator.store.update("users", caller.id, is_admin=True) or caller.user
+        return ok(admin_user(emulator, promoted))
     if not isinstance(email, str):
         raise invalid_field("email", "is required (a string)")
     if not isinstance(password, str):
@@ -158,10 +165,16 @@ async def force_logout(request: Request) -> Response:
 
 
 # --------------------------------------------------------------------------- concurrency
+GLOBAL = "global"
+
+
 def public_limit(doc: Dict[str, Any]) -> Dict[str, Any]:
-    return {
+    out = {
         k: doc.get(k) for k in ("organization_id", "max_concurrent_runs", "max_concurrent_jobs", "updated_at")
     }
+    # The public clients name a limit by its scope: an organization id or "global".
+    out["scope"] = doc.get("organization_id") or GLOBAL
+    return out
 
 
 async def list_limits(request: Request) -> Response:
@@ -182,11 +195,18 @@ async def set_limit(request: Request) -> Response:
     require_admin(request)
     emulator = emulator_of(request)
     body = await json_body(request)
-    org_id = body_uuid(body.get("organization_id"), "organization_id")
-    org_or_404(emulator, org_id)
-    current = emulator.store.get(LIMITS, org_id) or {}
+    scope = body.get("scope")
+    if "organization_id" not in body and scope == GLOBAL:
+        org_id: Optional[str] = None
+    elif "organization_id" not in body and scope is not None:
+        org_id = body_uuid(scope, "scope")
+    else:
+        org_id = body_uuid(body.get("organization_id"), "organization_id")
+    if org_id is not None:
+        org_or_404(emulator, org_id)
+    current = emulator.store.get(LIMITS, org_id or GLOBAL) or {}
     doc = {
-        "id": org_id,
+        "id": org_id or GLOBAL,
         "organization_id": org_id,
         "max_concurrent_runs": _limit_value(body, "max_concurrent_runs", current.get("max_concurrent_runs")),
         "max_concurrent_jobs": _limit_value(body, "max_concurrent_jobs", current.get("max_concurrent_jobs")),
@@ -201,7 +221,7 @@ async def set_limit(request: Request) -> Response:
 
 def can_start(emulator: Any, org_id: str) -> bool:
     """The engine's ``can_start`` hook: is the organization below its run limit?"""
-    doc = emulator.store.get(LIMITS, org_id)
+    doc = emulator.store.get(LIMITS, org_id) or emulator.store.get(LIMITS, GLOBAL)
     limit = doc.get("max_concurrent_runs") if doc else None
     if limit is None:
         return True

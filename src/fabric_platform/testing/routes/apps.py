@@ -8,6 +8,7 @@ the runs and jobs they created, with those runs' and jobs' cost, for the current
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any, Dict, Set
 
@@ -41,6 +42,28 @@ def public_app(doc: Dict[str, Any]) -> Dict[str, Any]:
     return strip(doc)
 
 
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+def _public_fields(body: Dict[str, Any]) -> Dict[str, Any]:
+    """The public clients' app fields: ``slug`` and ``allowed_origins`` (CORS origins)."""
+    out: Dict[str, Any] = {}
+    if body.get("slug") is not None:
+        if not isinstance(body["slug"], str) or not _SLUG.match(body["slug"]):
+            raise invalid_field("slug", "must be lowercase letters, digits and '-' (at most 63)")
+        out["slug"] = body["slug"]
+    if "allowed_origins" in body:
+        origins = string_list(body["allowed_origins"], "allowed_origins", limit=100)
+        bad = [o for o in origins if not _ORIGIN.match(o)]
+        if bad:
+            raise invalid_field(
+                "allowed_origins", f"{bad[0]!r} is not an origin like https://app.example.com"
+            )
+        out["allowed_origins"] = origins
+    return out
+
+
 async def create_app(request: Request) -> Response:
     emulator = emulator_of(request)
     body = await json_body(request)
@@ -60,6 +83,11 @@ async def create_app(request: Request) -> Response:
         "redirect_uris": redirect_uris(body.get("redirect_uris")),
         "scopes": sorted(set(string_list(body.get("scopes"), "scopes", limit=100))),
         "active": True,
+        "slug": None,
+        "allowed_origins": [],
+        **_public_fields(body),
+        # Apps belong to the user who made them (the public clients' "owner").
+        "owner_user_id": principal.id if principal.kind == "user" else None,
         "created_by": principal.id,
         "created_at": now,
         "updated_at": now,
@@ -87,7 +115,7 @@ async def update_app(request: Request) -> Response:
     emulator = emulator_of(request)
     doc = _app_for(request, MANAGE)
     body = await json_body(request)
-    changes: Dict[str, Any] = {}
+    changes: Dict[str, Any] = _public_fields(body)
     if "name" in body:
         changes["name"] = name_field(body["name"])
     if "description" in body:

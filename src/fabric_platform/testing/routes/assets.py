@@ -30,6 +30,7 @@ from .._http import (
     ok,
     page_offset,
     path_uuid,
+    query_uuid,
     require_org_action,
     strip,
 )
@@ -39,8 +40,16 @@ _MEDIA_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A
 _MAX_FILENAME = 255
 
 
+_RECORD_FIELDS = ("asset_type", "name", "provider", "provider_id", "metadata", "team_id")
+
+
 def public_asset(doc: Dict[str, Any]) -> Dict[str, Any]:
-    return strip(doc)
+    out = strip(doc)
+    # Files and JSON records share one shape: each kind's own fields are null on the other.
+    out.setdefault("kind", "file")
+    for key in _RECORD_FIELDS:
+        out.setdefault(key, None)
+    return out
 
 
 def _filename(request: Request, asset_id: str) -> str:
@@ -92,12 +101,69 @@ async def upload_asset(request: Request) -> Response:
 
 
 async def create_org_asset(request: Request) -> Response:
-    return await _store_upload(request, path_uuid(request, "org_id", "organization"))
+    org_id = path_uuid(request, "org_id", "organization")
+    if request.headers.get("content-type", "").split(";", 1)[0].strip().lower() == "application/json":
+        # A JSON body is a record (a persona, a voice, a provider's avatar…), never file bytes.
+        return await _store_record(request, org_id)
+    return await _store_upload(request, org_id)
+
+
+async def _store_record(request: Request, org_id: str) -> Response:
+    emulator = emulator_of(request)
+    require_org_action(request, org_id, "asset.create")
+    body = await json_body(request)
+    errors = []
+    for key in ("asset_type", "name"):
+        if not isinstance(body.get(key), str) or not body[key].strip() or len(body[key]) > 200:
+            errors.append(
+                {"path": key, "message": "is required (a non-empty string of at most 200 characters)"}
+            )
+    for key in ("provider", "provider_id"):
+        if body.get(key) is not None and (not isinstance(body[key], str) or len(body[key]) > 500):
+            errors.append({"path": key, "message": "must be a string (at most 500 characters) or null"})
+    if body.get("metadata") is not None and not isinstance(body["metadata"], dict):
+        errors.append({"path": "metadata", "message": "must be an object or null"})
+    team_id = body.get("team_id")
+    if team_id is not None:
+        team = emulator.store.get("teams", team_id) if is_uuid(team_id) else None
+        if team is None or team.get("organization_id") != org_id:
+            errors.append({"path": "team_id", "message": "must be the id of a team of this organization"})
+    if errors:
+        raise ApiError(
+            400,
+            "validation_error",
+            "invalid asset: " + "; ".join(f"{e['path']} {e['message']}" for e in errors),
+            {"errors": errors},
+        )
+    doc = {
+        "id": str(uuid.uuid4()),
+        "organization_id": org_id,
+        "kind": "record",
+        "filename": None,
+        "content_type": None,
+        "size_bytes": None,
+        "sha256": None,
+        "asset_type": body["asset_type"],
+        "name": body["name"],
+        "provider": body.get("provider"),
+        "provider_id": body.get("provider_id"),
+        "metadata": body.get("metadata") or {},
+        "team_id": str(uuid.UUID(team_id)) if team_id is not None else None,
+        "created_at": emulator.clock.now_iso(),
+    }
+    emulator.store.insert(ASSETS, doc)
+    return ok(public_asset(doc))
 
 
 def _listing(request: Request, org_id: str) -> Response:
     require_org_action(request, org_id, "asset.read")
     docs = emulator_of(request).store.find(ASSETS, org_id=org_id)
+    asset_type = request.query_params.get("asset_type")
+    if asset_type:
+        docs = [d for d in docs if d.get("asset_type") == asset_type]
+    team_id = query_uuid(request, "team_id")
+    if team_id:
+        docs = [d for d in docs if d.get("team_id") == team_id]
     docs.reverse()  # newest first
     return page_offset([public_asset(d) for d in docs], request)
 
@@ -135,6 +201,8 @@ async def download_asset(request: Request) -> Response:
             raise not_found("asset")
     else:
         doc = _asset_for(request, "asset.read")
+    if doc.get("kind", "file") != "file":
+        raise ApiError(404, "not_found", "The asset is a JSON record; it has no file to download.")
     path = files_of(emulator).path(doc["id"])
     if not path.exists():
         raise ApiError(404, "not_found", "The asset's bytes are no longer stored.")
@@ -148,6 +216,8 @@ async def download_asset(request: Request) -> Response:
 
 async def create_signed_url(request: Request) -> Response:
     doc = _asset_for(request, "asset.read")
+    if doc.get("kind", "file") != "file":
+        raise ApiError(404, "not_found", "The asset is a JSON record; it has no file to sign a URL for.")
     body = await json_body(request, optional=True)
     ttl = body.get("ttl_seconds", DEFAULT_TTL)
     if ttl is None:
@@ -172,7 +242,8 @@ async def delete_org_asset(request: Request) -> Response:
     emulator = emulator_of(request)
     doc = _org_asset_for(request, "asset.delete")
     emulator.store.delete(ASSETS, doc["id"])
-    files_of(emulator).delete(doc["id"])
+    if doc.get("kind", "file") == "file":
+        files_of(emulator).delete(doc["id"])
     return ok(None)
 
 

@@ -52,7 +52,12 @@ class SecretBody(BaseModel):
 
 
 def public_key(doc: Dict[str, Any]) -> Dict[str, Any]:
-    return strip(doc, "deleted")
+    out = strip(doc, "deleted")
+    # What the public clients' ApiKey model reads, beside our own fields.
+    out.setdefault("description", None)
+    out.setdefault("expires_at", None)
+    out["disabled"] = not doc.get("active", True)
+    return out
 
 
 def created_key(doc: Dict[str, Any], key: str) -> Dict[str, Any]:
@@ -68,6 +73,8 @@ def new_key_doc(
     created_by: str,
     service_account_id: Optional[str] = None,
     environment: str = "live",
+    description: Optional[str] = None,
+    expires_at: Optional[str] = None,
 ) -> Dict[str, Any]:
     """Store a new key; returns ``(doc, plain key)`` as the doc plus ``key``."""
     key, prefix, key_hash = _auth.make_api_key(environment)
@@ -82,6 +89,8 @@ def new_key_doc(
         "created_by": created_by,
         "created_at": emulator.clock.now_iso(),
         "last_used_at": None,
+        "description": description,
+        "expires_at": expires_at,
         "_key_hash": key_hash,
     }
     emulator.store.insert("api_keys", doc)

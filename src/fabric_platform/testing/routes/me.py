@@ -62,7 +62,8 @@ class Check(BaseModel):
 class BatchEntry(BaseModel):
     model_config = ConfigDict(strict=True)
     action: str = Field(min_length=1)
-    resource: str
+    # Optional as in the single check: the public clients send bare actions (an org-wide check).
+    resource: Optional[str] = None
 
 
 class Batch(BaseModel):

@@ -106,7 +106,13 @@ async def list_clients(request: Request) -> Response:
 
 async def delete_client(request: Request) -> Response:
     emulator = emulator_of(request)
-    client_id = path_uuid(request, "client_id", "OAuth client")
+    raw = request.path_params["client_id"]
+    if not _is_uuid(raw):  # the public clients may name the client by its client_id
+        found = emulator.store.find_one(_oauth.CLIENTS, where={"client_id": raw})
+        raw = found["id"] if found is not None else raw
+    client_id = (
+        path_uuid(request, "client_id", "OAuth client") if raw == request.path_params["client_id"] else raw
+    )
     doc = org_doc(request, _oauth.CLIENTS, client_id, MANAGE, "OAuth client")
     _oauth.revoke_client_tokens(emulator, dict(doc, _kind=_oauth.CLIENTS))
     emulator.store.delete(_oauth.CLIENTS, doc["id"])
@@ -124,6 +130,12 @@ async def token(request: Request) -> Response:
     if grant not in GRANTS:
         raise invalid_field("grant_type", f"must be one of {', '.join(GRANTS)} (unsupported_grant_type)")
     client_id, client_secret = body.get("client_id"), body.get("client_secret")
+    if grant == "refresh_token" and client_id is None and client_secret is None:
+        # The public clients refresh with the token alone: it is bound to the client it was issued to.
+        refresh_token = _opt_str(body, "refresh_token")
+        if not refresh_token:
+            raise invalid_field("refresh_token", "is required for grant_type=refresh_token")
+        return ok(_oauth.refresh(emulator, None, refresh_token))
     if not isinstance(client_id, str) or not isinstance(client_secret, str):
         raise invalid_field("client_id", "and client_secret are required strings")
     scope = _opt_str(body, "scope")
@@ -144,14 +156,40 @@ async def token(request: Request) -> Response:
     if not subject:
         raise invalid_field("subject_token", "is required for grant_type=token_exchange")
     subject_type = _opt_str(body, "subject_token_type")
-    if subject_type not in (None, _oauth.TOKEN_TYPE_ACCESS):
-        raise invalid_field("subject_token_type", f"must be {_oauth.TOKEN_TYPE_ACCESS}")
+    if subject_type not in (None, _oauth.TOKEN_TYPE_ACCESS, _oauth.TOKEN_TYPE_USER_ID):
+        raise invalid_field(
+            "subject_token_type", f"must be {_oauth.TOKEN_TYPE_ACCESS} or {_oauth.TOKEN_TYPE_USER_ID}"
+        )
+    if subject_type == _oauth.TOKEN_TYPE_USER_ID:
+        return ok(_exchange_user_id(emulator, client, subject, scope))
     principal, error = _auth.resolve(emulator, {"authorization": f"Bearer {subject}"})
     if error is not None or principal is None or principal.kind != "user":
         raise ApiError(401, "unauthorized", "The subject_token is not a valid user token (invalid_grant).")
     ceiling = sorted(principal.scopes) if principal.scopes else None
     scopes = _oauth.granted_scopes(client, scope, ceiling)
     return ok(_oauth.issue(emulator, client, principal.id, scopes, with_refresh=True))
+
+
+def _exchange_user_id(emulator: Any, client: Dict[str, Any], user_id: str, scope: Optional[str]) -> Any:
+    """A token for a member of the client's organization, named by id (the client vouches)."""
+    user = emulator.store.get("users", user_id) if _is_uuid(user_id) else None
+    org_id = client.get("organization_id")
+    member = membership(emulator, user_id, org_id) if user is not None and org_id else None
+    if user is None or user.get("disabled") or member is None:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "subject_token names no active member of the client's organization (invalid_grant).",
+        )
+    return _oauth.issue(emulator, client, user_id, _oauth.granted_scopes(client, scope), with_refresh=True)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 async def revoke(request: Request) -> Response:

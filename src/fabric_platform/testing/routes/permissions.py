@@ -37,7 +37,8 @@ class GrantBody(BaseModel):
     model_config = ConfigDict(strict=True)
     principal_id: str
     action: str = Field(min_length=1, max_length=200)
-    resource: str = Field(min_length=1, max_length=300)
+    # Without a resource a grant covers every resource ('*'), as the public clients send it.
+    resource: str = Field(default="*", min_length=1, max_length=300)
     effect: str = "allow"
     organization_id: Optional[str] = None
 
@@ -114,30 +115,42 @@ async def revoke(request: Request) -> Response:
     return ok(None)
 
 
-async def resolve_org(request: Request) -> Response:
-    emulator = emulator_of(request)
+def _org_role(request: Request, org_id: str) -> Dict[str, Any]:
+    """The principal's (default: the caller's) role in ``org_id`` as a RoleResolution."""
     caller = current_principal(request)
     assert caller is not None
-    org_id = query_uuid(request, "organization_id") or default_org(request)
     require_org_action(request, org_id, "member.read")
     principal_id = query_uuid(request, "principal_id") or caller.id
-    member = membership(emulator, principal_id, org_id)
-    return ok(
-        {
-            "principal_id": principal_id,
-            "organization_id": org_id,
-            "workspace_id": None,
-            "role": member["role"] if member else None,
-        }
-    )
+    member = membership(emulator_of(request), principal_id, org_id)
+    return {
+        "principal_id": principal_id,
+        "organization_id": org_id,
+        "workspace_id": None,
+        "role": member["role"] if member else None,
+    }
+
+
+async def resolve_org(request: Request) -> Response:
+    return ok(_org_role(request, query_uuid(request, "organization_id") or default_org(request)))
 
 
 async def resolve_workspace(request: Request) -> Response:
     emulator = emulator_of(request)
     caller = current_principal(request)
     assert caller is not None
-    team_id = query_uuid(request, "workspace_id", required=True)
-    assert team_id is not None  # required=True
+    team_id = query_uuid(request, "workspace_id") or query_uuid(request, "team_id")
+    if team_id is None:
+        # The public clients name the organization (and optionally a team): without a team the
+        # workspace is the organization itself, and the answer is the org role.
+        org_id = query_uuid(request, "organization_id")
+        if org_id is None:
+            raise ApiError(
+                400,
+                "validation_error",
+                "Query parameter 'workspace_id' (or 'team_id' or 'organization_id') is required.",
+                {"errors": [{"path": "workspace_id", "message": "is required"}]},
+            )
+        return ok(_org_role(request, org_id))
     team = org_doc(request, "teams", team_id, "member.read", "workspace")
     principal_id = query_uuid(request, "principal_id") or caller.id
     team_member = emulator.store.find_one(

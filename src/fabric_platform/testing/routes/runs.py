@@ -190,9 +190,17 @@ async def record_artifact(request: Request) -> Response:
     for key in ("task_id", "filename"):
         if not isinstance(body.get(key), str) or not body[key]:
             errors.append({"path": key, "message": "is required (a non-empty string)"})
-    for key in ("content_type", "asset_id", "produced_by", "consumed_from", "artifact_type"):
+    for key in ("content_type", "asset_id", "produced_by", "artifact_type"):
         if body.get(key) is not None and not isinstance(body[key], str):
             errors.append({"path": key, "message": "must be a string or null"})
+    consumed = body.get("consumed_from")
+    # The public clients send a list of artifact ids; ours sends one string.
+    if (
+        consumed is not None
+        and not isinstance(consumed, str)
+        and not (isinstance(consumed, list) and all(isinstance(c, str) for c in consumed))
+    ):
+        errors.append({"path": "consumed_from", "message": "must be a string, a list of strings or null"})
     if (
         body.get("asset_id") is not None
         and isinstance(body["asset_id"], str)
@@ -227,7 +235,8 @@ async def record_artifact(request: Request) -> Response:
         "produced_by": body.get("produced_by"),
         "consumed_from": body.get("consumed_from"),
         "metadata": body.get("metadata") or {},
-        "artifact_type": body.get("artifact_type"),
+        # "source" when omitted: the default the public clients' RunArtifact model assumes.
+        "artifact_type": body.get("artifact_type") or "source",
         "variant_index": variant_index if variant_index is not None else 0,
         "created_at": emulator.clock.now_iso(),
     }

@@ -127,20 +127,29 @@ async def enable_account(request: Request) -> Response:
 async def create_account_key(request: Request) -> Response:
     emulator = emulator_of(request)
     account = _account_for(request, MANAGE)
-    body = await json_body(request)
+    body = await json_body(request, optional=True)
     principal = current_principal(request)
     assert principal is not None
+    # The public clients send {} or {description, scopes, expires_in_days}: the name defaults
+    # to the description, then to the account's name.
+    description = opt_str(body, "description", message="must be a string")
+    days = body.get("expires_in_days")
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650):
+        raise invalid_field("expires_in_days", "must be an integer from 1 to 3650")
+    name = body.get("name", description or f"{account['name']} key")
     scopes = _scopes(body.get("scopes"))
     # A scoped credential cannot mint a key with more power than itself.
     if principal.scopes is not None and (not scopes or any(not principal.allows(s) for s in scopes)):
         raise ApiError(403, "forbidden", "A scoped API key can only create keys within its own scopes.")
     created = new_key_doc(
         emulator,
-        name=name_field(body.get("name")),
+        name=name_field(name),
         org_id=account["organization_id"],
         scopes=scopes,
         created_by=principal.id,
         service_account_id=account["id"],
+        description=description,
+        expires_at=emulator.clock.later_iso(days * 86400) if days else None,
     )
     return ok(created)
 

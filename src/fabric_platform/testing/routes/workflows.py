@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._engine import DEFINITIONS, public_run
+from .._engine_named import resolve
 from .._engine_nodes import NODE_TYPES, node_catalogue, normalize_nodes
 from .._http import (
     ApiError,
@@ -99,8 +100,7 @@ async def get_definition(request: Request) -> Response:
 # ---------------------------------------------------------------- runs of definitions
 async def create_run(request: Request) -> Response:
     body = await json_body(request)
-    definition_id = body_uuid(body.get("workflow_definition_id"), "workflow_definition_id")
-    definition = _definition_for(request, definition_id, RUN)
+    given = body.get("workflow_definition_id")
     context = body.get("context", {})
     if context is None:
         context = {}
@@ -108,6 +108,11 @@ async def create_run(request: Request) -> Response:
         raise invalid_field("context", "must be an object")
     metadata = opt_obj(body, "metadata")
     principal = current_principal(request)
+    if isinstance(given, str) and given and not is_uuid(given):
+        # The public clients' face_swap/ai_shorts/motion_transfer name the workflow here.
+        return ok(public_run(_create_named_run(request, given, context, metadata)))
+    definition_id = body_uuid(given, "workflow_definition_id")
+    definition = _definition_for(request, definition_id, RUN)
     run = engine_of(request).create_definition_run(
         definition,
         context=context,
@@ -116,6 +121,28 @@ async def create_run(request: Request) -> Response:
         created_by=principal.id if principal else None,
     )
     return ok(public_run(run))
+
+
+def _create_named_run(request: Request, name: str, context: Dict[str, Any], metadata: Any) -> Dict[str, Any]:
+    """A pending run of a definition or named workflow called ``name`` (started by /start)."""
+    emulator = emulator_of(request)
+    org_id = default_org(request)
+    check_org(request, org_id, RUN)
+    definition = emulator.store.find_one(DEFINITIONS, org_id=org_id, where={"name": name})
+    principal = current_principal(request)
+    created_by = principal.id if principal else None
+    if definition is not None:
+        return engine_of(request).create_definition_run(  # type: ignore[no-any-return]
+            definition, context=context, metadata=metadata, created_by=created_by
+        )
+    if resolve(emulator.store, org_id, name) is None:
+        raise invalid_field(
+            "workflow_definition_id",
+            f"{name!r} is neither a definition id nor a workflow of this organization",
+        )
+    return engine_of(request).submit_named(  # type: ignore[no-any-return]
+        org_id, name, context, metadata=metadata, created_by=created_by, start=False
+    )
 
 
 async def start_run(request: Request) -> Response:
