@@ -123,7 +123,7 @@ test-matrix: $(STAMP)
 matrix-oldest:
 	@test -n "$(PY39)" || { echo "matrix-oldest: no Python 3.9 found (set PY39=...)"; exit 1; }
 	@test -x .venv-oldest-3.9/bin/python || $(PY39) -m venv .venv-oldest-3.9
-	.venv-oldest-3.9/bin/python -m pip install -q -c ci/oldest-constraints.txt -e '.[dev,emulator]'
+	.venv-oldest-3.9/bin/python -m pip install -q -c ci/oldest-constraints.txt -e '.[dev,emulator,cli]'
 	.venv-oldest-3.9/bin/python ci/check_versions.py ci/oldest-constraints.txt
 	@echo "== Python 3.9, oldest dependencies"
 	.venv-oldest-3.9/bin/python -m pytest $(PYTEST_FLAGS) tests
@@ -131,7 +131,7 @@ matrix-oldest:
 matrix-newest:
 	@test -n "$(PY313)" || { echo "matrix-newest: no Python 3.13 found (set PY313=...)"; exit 1; }
 	@test -x .venv-test-3.13/bin/python || $(PY313) -m venv .venv-test-3.13
-	.venv-test-3.13/bin/python -m pip install -q --upgrade --upgrade-strategy eager -e '.[dev,emulator,codegen]'
+	.venv-test-3.13/bin/python -m pip install -q --upgrade --upgrade-strategy eager -e '.[dev,emulator,codegen,cli]'
 	@echo "== Python 3.13, newest dependencies"
 	.venv-test-3.13/bin/python -m pytest $(PYTEST_FLAGS) tests
 
