@@ -51,7 +51,7 @@ def test_sync_twins_say_they_are_generated() -> None:
 
 def test_a_hand_edit_to_a_sync_twin_is_detected(tmp_path: Path) -> None:
     root = _copy_tree(tmp_path)
-    twin = root / unasync.PACKAGE_DIR / "resources" / "sync_runs.py"
+    twin = root / unasync.PACKAGE_DIR / "resources" / "sync_workflows.py"
     text = twin.read_text(encoding="utf-8")
     line = '        self.wait(run["id"], timeout=timeout)\n'
     assert line in text
@@ -62,7 +62,7 @@ def test_a_hand_edit_to_a_sync_twin_is_detected(tmp_path: Path) -> None:
     )
     assert done.returncode == 1, done.stdout + done.stderr
     # A readable diff: which file, the hand-edited line, and what the async source generates.
-    assert "src/fabric_platform/resources/sync_runs.py (on disk)" in done.stdout
+    assert "src/fabric_platform/resources/sync_workflows.py (on disk)" in done.stdout
     assert '-        self.wait(run["id"])  # hand edit' in done.stdout
     assert "+" + line.rstrip("\n") in done.stdout
     assert "sync_downloads.py" not in done.stdout
