@@ -270,3 +270,14 @@ def test_a_run_ending_between_the_read_and_the_subscription_is_not_missed(
             local.reset_faults()
     assert result["run"]["status"] == "completed"
     assert took < 3.0, f"wait_for_run took {took:.1f} s: the terminal event was missed"
+
+
+@pytest.mark.parametrize(
+    "persona", [{}, {"target_url": "https://example.com/t.png", "persona_gallery_id": "g"}]
+)
+def test_face_swap_needs_exactly_one_face_and_sends_nothing_otherwise(persona: Dict[str, Any]) -> None:
+    with LocalFabric() as local, local.client() as fabric:
+        local.reset_stats()
+        with pytest.raises(ValueError, match="exactly one of target_url and persona_gallery_id"):
+            fabric.face_swap("https://example.com/source.png", **persona)
+        assert not any("/workflows" in key for key in local.stats()), local.stats()

@@ -265,6 +265,7 @@ class AsyncClientRunsMixin:
             the new run.
 
         Raises:
+            ValueError: Neither or both of ``target_url`` and ``persona_gallery_id``.
             FabricTimeoutError: The run is not terminal after ``timeout`` seconds.
         """
         return await self.workflows.face_swap(

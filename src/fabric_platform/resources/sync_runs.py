@@ -264,6 +264,7 @@ class ClientRunsMixin:
             the new run.
 
         Raises:
+            ValueError: Neither or both of ``target_url`` and ``persona_gallery_id``.
             FabricTimeoutError: The run is not terminal after ``timeout`` seconds.
         """
         return self.workflows.face_swap(

@@ -358,8 +358,14 @@ class WorkflowsResource(WorkflowsNamespace):
             The terminal run (``run["output"]["face_swap_url"]``), or the new run.
 
         Raises:
+            ValueError: Neither or both of ``target_url`` and ``persona_gallery_id`` (checked
+                before any request: the run would only fail later).
             FabricTimeoutError: The run is not terminal after ``timeout`` seconds.
         """
+        if (target_url is None) == (persona_gallery_id is None):
+            raise ValueError(
+                "face_swap: pass exactly one of target_url and persona_gallery_id (the face to swap in)"
+            )
         run = self.runs.submit(
             "video/face-swap",
             _media_input(
