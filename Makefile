@@ -18,7 +18,7 @@ LINT_DIRS := $(wildcard src tests codegen examples bench)
 
 help:
 	@echo "make demo        start the local Fabric emulator and run the examples end to end"
-	@echo "make test        lint, types, spec validation, spec drift, tests, 3.9 import check"
+	@echo "make test        lint, types (ours and the installed wheel's), spec validation, Spectral, drift, docs build, tests, 3.9 import check"
 	@echo "make test-all    the test suite on Python 3.9, 3.10, 3.12 and 3.13 (pyenv)"
 	@echo "make test-matrix the suite on 3.9 with the oldest dependencies allowed, on 3.13 with the newest, async suite on uvloop"
 	@echo "make generate    regenerate generated/ from spec/openapi.yaml and the sync twins of async sources"
