@@ -247,27 +247,7 @@ class AsyncClientRunsMixin:
         wait: bool = True,
         timeout: float = 300.0,
     ) -> types.Run:
-        """Swap a persona's face onto a source image (workflow ``video/face-swap``).
-
-        The persona comes from exactly one of ``target_url`` and ``persona_gallery_id``.
-
-        Args:
-            source_url: URL of the image whose face is replaced.
-            target_url: URL of an image of the persona's face.
-            persona_gallery_id: An organization gallery to take the persona from instead.
-            persona_index: Which persona of the gallery, in gallery order (sent only with
-                ``persona_gallery_id``).
-            wait: Wait for the run to end; ``False`` returns as soon as it is submitted.
-            timeout: Seconds to wait when ``wait`` is true.
-
-        Returns:
-            The terminal run (``run["output"]["face_swap_url"]``), or with ``wait=False``
-            the new run.
-
-        Raises:
-            ValueError: Neither or both of ``target_url`` and ``persona_gallery_id``.
-            FabricTimeoutError: The run is not terminal after ``timeout`` seconds.
-        """
+        # Documented once, on fabric.workflows.face_swap (the docstring is set below).
         return await self.workflows.face_swap(
             source_url,
             target_url,
@@ -288,29 +268,7 @@ class AsyncClientRunsMixin:
         wait: bool = True,
         timeout: float = 600.0,
     ) -> types.Run:
-        """Animate a persona with a reference video's motion (workflow ``video/motion-transfer``).
-
-        The persona comes from ``source_image_url`` or ``persona_gallery_id``.
-
-        Args:
-            driving_video_url: URL of the video whose motion is copied.
-            source_image_url: URL of an image of the persona to animate.
-            persona_gallery_id: An organization gallery to take the persona from instead.
-            persona_index: Which persona of the gallery, in gallery order (sent only with
-                ``persona_gallery_id``).
-            motion_model: The model to use (e.g. ``seedance/2.0`` for full-body motion,
-                which costs more); the workflow's default when omitted.
-            prompt: Extra guidance for the generation.
-            wait: Wait for the run to end; ``False`` returns as soon as it is submitted.
-            timeout: Seconds to wait when ``wait`` is true (videos take longer: 600).
-
-        Returns:
-            The terminal run (``run["output"]["motion_transfer_url"]``), or with
-            ``wait=False`` the new run.
-
-        Raises:
-            FabricTimeoutError: The run is not terminal after ``timeout`` seconds.
-        """
+        # Documented once, on fabric.workflows.motion_transfer (the docstring is set below).
         return await self.workflows.motion_transfer(
             driving_video_url,
             source_image_url,
@@ -321,3 +279,6 @@ class AsyncClientRunsMixin:
             wait=wait,
             timeout=timeout,
         )
+
+    face_swap.__doc__ = AsyncWorkflowsResource.face_swap.__doc__
+    motion_transfer.__doc__ = AsyncWorkflowsResource.motion_transfer.__doc__

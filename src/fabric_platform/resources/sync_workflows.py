@@ -343,23 +343,25 @@ class WorkflowsResource(WorkflowsNamespace):
         wait: bool = True,
         timeout: float = 300.0,
     ) -> types.Run:
-        """Swap a persona's face onto a source image (same as ``fabric.face_swap``).
+        """Swap a persona's face onto a source image (workflow ``video/face-swap``).
+
+        The persona comes from exactly one of ``target_url`` and ``persona_gallery_id``.
 
         Args:
             source_url: URL of the image whose face is replaced.
             target_url: URL of an image of the persona's face.
-            persona_gallery_id: An organization gallery to take the persona from instead
-                (exactly one of ``target_url`` and this).
-            persona_index: Which persona of the gallery (sent only with a gallery).
-            wait: Wait for the run to end; ``False`` returns the new run at once.
+            persona_gallery_id: An organization gallery to take the persona from instead.
+            persona_index: Which persona of the gallery, in gallery order (sent only with
+                ``persona_gallery_id``).
+            wait: Wait for the run to end; ``False`` returns as soon as it is submitted.
             timeout: Seconds to wait when ``wait`` is true.
 
         Returns:
-            The terminal run (``run["output"]["face_swap_url"]``), or the new run.
+            The terminal run (``run["output"]["face_swap_url"]``), or with ``wait=False``
+            the new run.
 
         Raises:
-            ValueError: Neither or both of ``target_url`` and ``persona_gallery_id`` (checked
-                before any request: the run would only fail later).
+            ValueError: Neither or both of ``target_url`` and ``persona_gallery_id``.
             FabricTimeoutError: The run is not terminal after ``timeout`` seconds.
         """
         if (target_url is None) == (persona_gallery_id is None):
@@ -389,20 +391,25 @@ class WorkflowsResource(WorkflowsNamespace):
         wait: bool = True,
         timeout: float = 600.0,
     ) -> types.Run:
-        """Animate a persona with a video's motion (same as ``fabric.motion_transfer``).
+        """Animate a persona with a reference video's motion (workflow ``video/motion-transfer``).
+
+        The persona comes from ``source_image_url`` or ``persona_gallery_id``.
 
         Args:
             driving_video_url: URL of the video whose motion is copied.
             source_image_url: URL of an image of the persona to animate.
             persona_gallery_id: An organization gallery to take the persona from instead.
-            persona_index: Which persona of the gallery (sent only with a gallery).
-            motion_model: The model (e.g. ``seedance/2.0``); the workflow's default if omitted.
+            persona_index: Which persona of the gallery, in gallery order (sent only with
+                ``persona_gallery_id``).
+            motion_model: The model to use (e.g. ``seedance/2.0`` for full-body motion,
+                which costs more); the workflow's default when omitted.
             prompt: Extra guidance for the generation.
-            wait: Wait for the run to end; ``False`` returns the new run at once.
-            timeout: Seconds to wait when ``wait`` is true.
+            wait: Wait for the run to end; ``False`` returns as soon as it is submitted.
+            timeout: Seconds to wait when ``wait`` is true (videos take longer: 600).
 
         Returns:
-            The terminal run (``run["output"]["motion_transfer_url"]``), or the new run.
+            The terminal run (``run["output"]["motion_transfer_url"]``), or with
+            ``wait=False`` the new run.
 
         Raises:
             FabricTimeoutError: The run is not terminal after ``timeout`` seconds.
