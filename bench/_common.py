@@ -81,6 +81,7 @@ def interleave(
     contenders: Mapping[str, Callable[[], float]],
     *,
     on_round: Optional[Callable[[int, Dict[str, float]], None]] = None,
+    rotate: bool = False,
 ) -> Dict[str, List[float]]:
     """Run each contender once per round, alternating the order every round.
 
@@ -88,6 +89,10 @@ def interleave(
         rounds: Number of rounds.
         contenders: name → a function that runs one measurement and returns its value.
         on_round: Called after each round with that round's values (progress output).
+        rotate: Rotate the order by one every round (and reverse it every other cycle)
+            instead of alternating two orders: with three or more contenders, alternating
+            would always run the same ones in the middle; rotating puts each in every
+            position equally often.
 
     Returns:
         name → the list of per-round values, in round order.
@@ -95,7 +100,13 @@ def interleave(
     names = list(contenders)
     results: Dict[str, List[float]] = {name: [] for name in names}
     for i in range(rounds):
-        order = names if i % 2 == 0 else names[::-1]
+        if rotate:
+            shift = i % len(names)
+            order = names[shift:] + names[:shift]
+            if (i // len(names)) % 2:
+                order.reverse()
+        else:
+            order = names if i % 2 == 0 else names[::-1]
         values: Dict[str, float] = {}
         for name in order:
             values[name] = contenders[name]()

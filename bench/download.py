@@ -6,7 +6,7 @@ download), then resets the kernel's peak-RSS mark (``/proc/self/clear_refs``) an
 ``VmHWM − VmRSS before``: how much memory the download added at its peak.
 
 * **SDK** — ``FabricClient.download_artifact(url, dest_dir, filename=..., expected_size=...,
-  expected_sha256=...)``: the public API of issue 5 for a signed artifact URL (streamed to a
+  expected_sha256=...)``: the public API for a signed artifact URL (streamed to a
   temp file, verified, renamed into place).
 * **raw** — ``httpx.Client.stream`` + ``iter_bytes()`` written to a file (no verification).
 

@@ -3,6 +3,7 @@
     make bench         # full sizes; writes BENCHMARKS.md
     make bench-smoke   # tiny sizes, no thresholds, < 30 s; writes nothing
     .venv/bin/python bench/run.py --only percall,sse   # some benchmarks, printed only
+    .venv/bin/python bench/run.py --only imports --update   # their rows replaced in BENCHMARKS.md
 
 Each benchmark module has ``run(smoke) -> list[Row]``; it compares the SDK with the
 layer beneath it side by side in one run (interleaved rounds) and reports medians with
@@ -24,9 +25,38 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _common import ROOT, Row, log, versions
 
-BENCHMARKS = ["percall", "imports", "cli_start", "sse", "wait", "fanout", "download", "transports", "upload"]
+BENCHMARKS = [
+    "percall",
+    "call_path",
+    "imports",
+    "cli_start",
+    "sse",
+    "wait",
+    "fanout",
+    "download",
+    "transports",
+    "upload",
+]
 
 _NOTE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
+
+
+def _table_line(row: Row) -> str:
+    return (
+        f"| {row.name} | {row.sdk or '—'} | {row.baseline or '—'} | {row.result} | {row.target} | "
+        f"{row.verdict} | {row.command} |"
+    )
+
+
+def _note_lines(rows: List[Row]) -> List[str]:
+    return [f"* *{row.name}*: {note}" for row in rows for note in row.notes]
+
+
+def _analysis() -> List[str]:
+    if not os.path.exists(_NOTE_PATH):
+        return []
+    with open(_NOTE_PATH, encoding="utf-8") as fh:
+        return ["", fh.read().rstrip()]
 
 
 def render(rows: List[Row], elapsed: float, only: List[str]) -> str:
@@ -46,21 +76,65 @@ def render(rows: List[Row], elapsed: float, only: List[str]) -> str:
         f"(httpcore {v['httpcore']}), pydantic {v['pydantic']}, orjson {v['orjson']}, "
         f"httpx-sse {v['httpx-sse']}.",
         "",
-        "| what | SDK | baseline | result | target | verdict | command |",
-        "|---|---|---|---|---|---|---|",
+        _TABLE_HEAD,
+        _TABLE_RULE,
     ]
-    for row in rows:
-        out.append(
-            f"| {row.name} | {row.sdk or '—'} | {row.baseline or '—'} | {row.result} | {row.target} | "
-            f"{row.verdict} | {row.command} |"
-        )
-    notes = [(row.name, n) for row in rows for n in row.notes]
+    out += [_table_line(row) for row in rows]
+    notes = _note_lines(rows)
     if notes:
-        out += ["", "Row notes:", ""]
-        out += [f"* *{name}*: {note}" for name, note in notes]
-    if os.path.exists(_NOTE_PATH):
-        with open(_NOTE_PATH, encoding="utf-8") as fh:
-            out += ["", fh.read().rstrip()]
+        out += ["", _ROW_NOTES, ""]
+        out += notes
+    out += _analysis()
+    return "\n".join(out) + "\n"
+
+
+_TABLE_HEAD = "| what | SDK | baseline | result | target | verdict | command |"
+_TABLE_RULE = "|---|---|---|---|---|---|---|"
+_ROW_NOTES = "Row notes:"
+
+
+def update(existing: str, rows: List[Row], elapsed: float, only: List[str]) -> str:
+    """``existing`` BENCHMARKS.md with the rows of the benchmarks in ``only`` measured anew.
+
+    The old rows of those benchmarks (their command names ``--only <benchmark>``) and their
+    row notes are replaced, in the place of the first of them; every other row stays as it
+    was measured. A row note says when the new rows were measured, and the analysis is
+    taken from bench/NOTES.md again.
+    """
+    lines = existing.splitlines()
+    head_end = lines.index(_TABLE_RULE) + 1
+    table_end = head_end
+    while table_end < len(lines) and lines[table_end].startswith("| "):
+        table_end += 1
+    table = lines[head_end:table_end]
+    rest = lines[table_end:]
+    notes: List[str] = []
+    if len(rest) > 2 and rest[1] == _ROW_NOTES:
+        index = 3
+        while index < len(rest) and rest[index].startswith("* "):
+            notes.append(rest[index])
+            index += 1
+
+    def measured_by(line: str) -> bool:
+        return any(f"bench/run.py --only {name}`" in line for name in only)
+
+    replaced = [line.split(" | ")[0][2:] for line in table if measured_by(line)]
+    positions = [i for i, line in enumerate(table) if measured_by(line)]
+    at = positions[0] if positions else len(table)
+    kept = [line for line in table if not measured_by(line)]
+    table = kept[:at] + [_table_line(row) for row in rows] + kept[at:]
+
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    rounds = os.environ.get("BENCH_ROUNDS")
+    run_line = f"{'BENCH_ROUNDS=' + rounds + ' ' if rounds else ''}.venv/bin/python bench/run.py --only {','.join(only)} --update"
+    stale_prefixes = tuple(f"* *{name}*:" for name in replaced) + tuple(f"* *{name} rows*:" for name in only)
+    notes = [note for note in notes if not note.startswith(stale_prefixes)]
+    notes += _note_lines(rows)
+    notes.append(
+        f"* *{','.join(only)} rows*: measured {stamp} in {elapsed:.0f} s by `{run_line}` (same machine; "
+        "the other rows are from the run in the header)"
+    )
+    out = lines[:head_end] + table + ["", _ROW_NOTES, ""] + notes + _analysis()
     return "\n".join(out) + "\n"
 
 
@@ -72,6 +146,11 @@ def main() -> int:
         "--output",
         default=None,
         help="where to write the table (default: BENCHMARKS.md for a full run of everything)",
+    )
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="replace the rows of the benchmarks run in BENCHMARKS.md (or --output), keep the others",
     )
     args = parser.parse_args()
     only = [name.strip() for name in args.only.split(",") if name.strip()] or BENCHMARKS
@@ -91,8 +170,11 @@ def main() -> int:
     print(text)
 
     output = args.output
-    if output is None and not args.smoke and only == BENCHMARKS:
+    if output is None and not args.smoke and (only == BENCHMARKS or args.update):
         output = os.path.join(ROOT, "BENCHMARKS.md")
+    if args.update and output and not args.smoke and only != BENCHMARKS:
+        with open(output, encoding="utf-8") as fh:
+            text = update(fh.read(), rows, elapsed, only)
     if output and not args.smoke:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(text)

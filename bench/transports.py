@@ -26,8 +26,8 @@ from _common import Row, Summary, command, interleave, log, ratios
 from _servers import RUN_ID, canned_server
 
 from fabric_platform import AsyncFabricClient, FabricClient
-from fabric_platform._client_handle import DEFAULT_LIMITS
-from fabric_platform._transport import DEFAULT_MAX_IN_FLIGHT
+from fabric_platform._config import DEFAULT_MAX_IN_FLIGHT
+from fabric_platform._http.client_handle import DEFAULT_LIMITS
 
 API_KEY = "fab_test_bench0000000000000000"
 

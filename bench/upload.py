@@ -35,7 +35,7 @@ async def _upload(kind: str, url: str, size_mib: int) -> float:
 
     body = os.urandom(size_mib * MIB)
     if kind == "sdk":
-        from fabric_platform._aio_http import AsyncHTTP11Transport
+        from fabric_platform._http.aio_http import AsyncHTTP11Transport
 
         transport: httpx.AsyncBaseTransport = AsyncHTTP11Transport()
     else:

@@ -8,123 +8,24 @@ TypedDicts / pydantic models that must import on Python 3.9.
 from __future__ import annotations
 
 import keyword
-import re
-from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-HTTP_METHODS = ("get", "put", "post", "patch", "delete")
-_PYDANTIC_RESERVED = {
-    "copy", "dict", "json", "schema", "validate", "construct", "fields", "parse_obj", "parse_raw",
-    "model_config", "model_fields", "model_dump", "model_validate", "from_orm", "update_forward_refs",
-}  # fmt: skip
+from ir_model import (
+    _PYDANTIC_RESERVED,
+    HTTP_METHODS,
+    Arg,
+    Field,
+    Namespace,
+    Operation,
+    Schema,
+    Spec,
+    SpecError,
+    pascal,
+    snake,
+    upper_snake,
+)
 
-
-class SpecError(Exception):
-    """The spec breaks a convention of spec/CONVENTIONS.md."""
-
-
-def snake(name: str) -> str:
-    name = re.sub(r"[^0-9a-zA-Z]+", "_", name)
-    name = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
-    return name.strip("_").lower()
-
-
-def upper_snake(name: str) -> str:
-    return snake(name).upper()
-
-
-def pascal(name: str) -> str:
-    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^0-9a-zA-Z]+", name) if part)
-
-
-@dataclass
-class Field:
-    name: str  # wire name
-    attr: str  # python attribute name in the pydantic model
-    type: str
-    required: bool
-    description: str
-
-
-@dataclass
-class Schema:
-    name: str
-    description: str
-    fields: List[Field]
-    kind: str = "object"  # "object" | "alias" (non-object schemas become type aliases)
-    alias_type: str = "Any"
-
-
-@dataclass
-class Arg:
-    wire_name: str
-    python_name: str
-    location: str
-    required: bool
-    type: str
-    client_default: Optional[str]
-    allow_slash: bool
-    explode: bool
-    description: str
-
-
-@dataclass
-class Operation:
-    operation_id: str
-    const: str
-    method: str
-    path: str
-    tag: str
-    summary: str
-    description: str  # the operation's description: the paragraph under the summary in docstrings
-    returns_description: str  # the success response's description ("The run.")
-    flat: Optional[str]
-    ns: str
-    hand_written: bool
-    args: List[Arg]
-    positional: List[str]
-    body: Optional[str]
-    body_param: Optional[str]
-    response: str
-    success_status: int
-    data_schema: Optional[str]
-    data_is_list: bool
-    return_type: str
-    pagination: Optional[str]
-    item_type: Optional[str]
-    tokens: Optional[str]
-    flat_returns: Optional[str]
-    flat_return_type: str
-    public: bool
-    has_idempotency_key: bool
-
-    @property
-    def signature_args(self) -> List[Arg]:
-        """Arguments in python signature order: positional first, then keyword-only."""
-        by_name = {a.python_name: a for a in self.args}
-        first = [by_name[n] for n in self.positional if n in by_name]
-        rest = [a for a in self.args if a.python_name not in self.positional]
-        # keyword-only: required ones first reads better in docs; order is otherwise the spec's
-        return first + sorted(rest, key=lambda a: not a.required)
-
-
-@dataclass
-class Namespace:
-    path: Tuple[str, ...]
-    class_name: str
-    methods: List[Tuple[str, Operation]] = field(default_factory=list)
-    children: Dict[str, Namespace] = field(default_factory=dict)
-    call_op: Optional[Operation] = None  # the flat method shares this namespace's name
-
-
-@dataclass
-class Spec:
-    title: str
-    version: str
-    schemas: List[Schema]
-    operations: List[Operation]
-    root: Namespace
-    flat_collisions: List[str]
+__all__ = ["Namespace", "Operation", "Spec", "SpecError", "pascal", "read_spec"]
 
 
 class _Reader:
@@ -288,6 +189,7 @@ class _Reader:
         if method in ("post", "put", "patch"):
             has_idem = True  # the transport sends one on every write; the arg always exists
         response, status, data_schema, is_list, ret = self._response(raw, where)
+        terminal_events = self._terminal_events(raw, response, data_schema, where)
         pagination = raw.get("x-fabric-pagination")
         item_type = None
         if pagination == "cursor":
@@ -342,6 +244,7 @@ class _Reader:
             flat_return_type=flat_ret,
             public=raw.get("security") == [],
             has_idempotency_key=has_idem,
+            terminal_events=terminal_events,
         )
 
     def _body(
@@ -417,6 +320,30 @@ class _Reader:
             name = data["items"]["$ref"].rsplit("/", 1)[-1]
             return "json", status, name, True, f"List[types.{name}]"
         return "json", status, None, False, self.py_type(data, module="types.")
+
+    def _terminal_events(
+        self, raw: Dict[str, Any], response: str, data_schema: Optional[str], where: str
+    ) -> Tuple[str, ...]:
+        # The client ends a stream after one of these kinds: a typo here would make it wait
+        # for an event that never comes, so every kind must be one the payload schema allows.
+        key = "x-fabric-terminal-events"
+        if key not in raw:
+            return ()
+        kinds = raw[key]
+        if response != "sse":
+            raise SpecError(f"{where}: {key} is only for text/event-stream operations")
+        if not isinstance(kinds, list) or not kinds or not all(isinstance(k, str) for k in kinds):
+            raise SpecError(f"{where}: {key} must be a non-empty list of event kinds, not {kinds!r}")
+        if len(set(kinds)) != len(kinds):
+            raise SpecError(f"{where}: {key} lists an event kind twice: {kinds}")
+        schema = self.components.get("schemas", {}).get(data_schema or "", {})
+        known = self.deref(schema.get("properties", {}).get("kind", {})).get("enum")
+        if not known:
+            raise SpecError(f"{where}: {key} needs an enum on {data_schema}.kind to check against")
+        unknown = [k for k in kinds if k not in known]
+        if unknown:
+            raise SpecError(f"{where}: {key} names kinds missing from {data_schema}.kind: {unknown}")
+        return tuple(kinds)
 
     def _pluck_type(self, data_schema: Optional[str], spec: str, where: str) -> str:
         if not data_schema:

@@ -31,22 +31,28 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # codegen/, for the module below
+
+from unasync_markers import drop_async_only  # noqa: E402
+
 PACKAGE_DIR = Path("src/fabric_platform")
 
-# (async source, sync twin), relative to src/fabric_platform.
-PAIRS: Tuple[Tuple[str, str], ...] = (
-    ("resources/async_runs.py", "resources/sync_runs.py"),
-    ("resources/async_workflows.py", "resources/sync_workflows.py"),
-    ("resources/async_downloads.py", "resources/sync_downloads.py"),
+# The hand-written async sources and the folder their sync twins are generated into.
+ASYNC_DIR = "_async"
+SYNC_DIR = "_sync"
+# (async source, sync twin), relative to src/fabric_platform: every module of _async/.
+PAIRS: Tuple[Tuple[str, str], ...] = tuple(
+    (f"{ASYNC_DIR}/{path.name}", f"{SYNC_DIR}/{path.name}")
+    for path in sorted((ROOT / PACKAGE_DIR / ASYNC_DIR).glob("*.py"))
+    if path.name != "__init__.py"  # each package says what it holds, in its own words
 )
 
 # Exact renames; they win over the prefix/suffix rules below.
 RENAMES: Dict[str, str] = {
     # modules
     "async_client": "sync_client",  # fabric_platform_api.async_client
-    "async_runs": "sync_runs",
-    "async_workflows": "sync_workflows",
-    "async_downloads": "sync_downloads",
+    "_async": "_sync",
+    "asynccontextmanager": "contextmanager",
     # typing / collections.abc
     "AsyncIterator": "Iterator",
     "AsyncIterable": "Iterable",
@@ -57,6 +63,14 @@ RENAMES: Dict[str, str] = {
     "AsyncOpener": "SyncOpener",
     "AsyncRefresh": "SyncRefresh",
     "AsyncTransport": "SyncTransport",
+    "AsyncMethods": "SyncMethods",
+    "AsyncByteStream": "SyncByteStream",  # httpx's (its ByteStream is another class)
+    "AsyncDeadlineStream": "SyncDeadlineStream",
+    "AsyncRefreshSender": "SyncRefreshSender",
+    "arefresh": "refresh",
+    "aiter_cursor": "iter_cursor",
+    "aiter_offset": "iter_offset",
+    "async_helpers": "sync_helpers",
     # protocols and httpx's async API
     "__aenter__": "__enter__",
     "__aexit__": "__exit__",
@@ -76,6 +90,8 @@ _ASYNC_CLASS = re.compile(r"Async([A-Z]\w*)")
 _ASYNC_PREFIX = re.compile(r"async_(\w+)")
 _ASYNC_SUFFIX = re.compile(r"(\w+)_async")
 _GENERATOR = "AsyncGenerator"
+# Types that only say "awaitable": ``Awaitable[T]`` becomes ``T``.
+_UNWRAPPED = "Awaitable"
 # What must not survive in the code of a sync twin.
 _LEFTOVER = re.compile(r"(?i)async|await|^__a(enter|exit|iter|next)__$|^aclose$|^aiter_|^aread$")
 _IDENT = re.compile(r"\b[A-Za-z_]\w*\b")
@@ -111,6 +127,7 @@ def _edits(tokens: List[tokenize.TokenInfo]) -> List[Edit]:
     code = [t for t in tokens if t.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT)]
     position = {id(t): i for i, t in enumerate(code)}
     generator_closers: Set[int] = set()  # indexes in `code` of the "]" closing AsyncGenerator[...]
+    unwrapped_closers: Set[int] = set()  # ... and of the "]" closing Awaitable[...]
 
     def nxt(i: int) -> Optional[tokenize.TokenInfo]:
         return code[i + 1] if i + 1 < len(code) else None
@@ -126,6 +143,9 @@ def _edits(tokens: List[tokenize.TokenInfo]) -> List[Edit]:
             continue
         if tok.type == tokenize.OP and tok.string == "]" and position.get(id(tok)) in generator_closers:
             edits.append((tok.start, tok.start, ", None"))
+            continue
+        if tok.type == tokenize.OP and tok.string == "]" and position.get(id(tok)) in unwrapped_closers:
+            edits.append((tok.start, tok.end, ""))
             continue
         if tok.type != tokenize.NAME:
             continue
@@ -154,6 +174,25 @@ def _edits(tokens: List[tokenize.TokenInfo]) -> List[Edit]:
             raise UnasyncError(
                 f"line {tok.start[0]}: only `import asyncio` and `asyncio.sleep` have a sync twin"
             )
+        if tok.string == _UNWRAPPED and after is not None and after.string == "[":
+            unwrapped_closers.add(_closing(code, i + 1))
+            edits.append((tok.start, after.end, ""))
+            continue
+        if tok.string == _UNWRAPPED and before is not None and before.string in ("import", ",", "("):
+            # `from typing import Awaitable, …`: the sync twin has no use for it.
+            if after is not None and after.string == ",":
+                following = nxt(i + 1)
+                end = (
+                    following.start
+                    if following is not None and following.start[0] == tok.start[0]
+                    else after.end
+                )
+                edits.append((tok.start, end, ""))
+            elif before.string == ",":
+                edits.append((before.start, tok.end, ""))
+            else:
+                raise UnasyncError(f"line {tok.start[0]}: import Awaitable alone")
+            continue
         new = rename(tok.string)
         if tok.string == _GENERATOR and after is not None and after.string == "[":
             depth = 0
@@ -168,6 +207,19 @@ def _edits(tokens: List[tokenize.TokenInfo]) -> List[Edit]:
         if new != tok.string:
             edits.append((tok.start, tok.end, new))
     return edits
+
+
+def _closing(code: List[tokenize.TokenInfo], opening: int) -> int:
+    """The index in ``code`` of the bracket that closes the one at ``opening``."""
+    depth = 0
+    for j in range(opening, len(code)):
+        if code[j].type == tokenize.OP and code[j].string in "([{":
+            depth += 1
+        elif code[j].type == tokenize.OP and code[j].string in ")]}":
+            depth -= 1
+            if depth == 0:
+                return j
+    raise UnasyncError(f"line {code[opening].start[0]}: unbalanced brackets")
 
 
 def _unwrap(code: List[tokenize.TokenInfo], i: int, tokens: List[tokenize.TokenInfo]) -> List[Edit]:
@@ -255,6 +307,7 @@ def header(async_rel: str) -> str:
 
 def rewrite(source: str) -> str:
     """The sync twin of the async code ``source``, before import sorting and formatting."""
+    source = drop_async_only(source)
     tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
     text = _apply(source, _edits(tokens))
     left = _leftovers(text)

@@ -8,7 +8,7 @@ milliseconds); attribute reads, which the request builder does on every call, ar
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional, Tuple
+from typing import Any, FrozenSet, Iterable, Optional, Tuple
 
 
 class _Value:
@@ -96,6 +96,7 @@ class Operation(_Value):
         "flat_returns",
         "public",
         "success_status",
+        "terminal_events",
     )
 
     operation_id: str
@@ -116,6 +117,7 @@ class Operation(_Value):
     flat_returns: Optional[str]
     public: bool  # no credentials needed
     success_status: int
+    terminal_events: FrozenSet[str]  # event kinds that end the stream (x-fabric-terminal-events)
 
     def __init__(
         self,
@@ -137,6 +139,7 @@ class Operation(_Value):
         flat_returns: Optional[str],
         public: bool,
         success_status: int,
+        terminal_events: FrozenSet[str] = frozenset(),
     ) -> None:
         self._init(
             (
@@ -158,6 +161,7 @@ class Operation(_Value):
                 flat_returns,
                 public,
                 success_status,
+                terminal_events,
             )
         )
 

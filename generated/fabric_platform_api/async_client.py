@@ -28,7 +28,7 @@ from . import _ops
 if TYPE_CHECKING:
     from typing_extensions import Literal
 
-    from fabric_platform._streams import AsyncEventStream
+    from fabric_platform._async.streams import AsyncEventStream
 
     from . import types
     from ._operation import Operation

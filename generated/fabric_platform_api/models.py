@@ -348,6 +348,7 @@ class Event(FabricModel):
         "job.started",
         "job.completed",
         "job.failed",
+        "job.cancelled",
         "schedule.triggered",
         "webhook.delivery.failed",
     ]

@@ -16,7 +16,7 @@ from . import _ops
 if TYPE_CHECKING:
     from typing_extensions import Literal
 
-    from fabric_platform._streams import EventStream
+    from fabric_platform._sync.streams import EventStream
 
     from . import types
     from ._operation import Operation

@@ -115,6 +115,7 @@ EventKind = Literal[
     "job.started",
     "job.completed",
     "job.failed",
+    "job.cancelled",
     "schedule.triggered",
     "webhook.delivery.failed",
 ]
@@ -1107,7 +1108,7 @@ class WorkflowSchemas(TypedDict):
 # (the JSON payload) has the fields of the stream's schema; at runtime the very class the
 # streams yield, so isinstance() and repr() tell the truth and nothing is built per event.
 if TYPE_CHECKING:
-    from fabric_platform._sse import ServerSentEvent
+    from fabric_platform._core.sse_event import ServerSentEvent
 
     _T = TypeVar("_T")
 
@@ -1211,4 +1212,4 @@ if TYPE_CHECKING:
 
         def get(self, key: str, default: Any = None) -> Any: ...
 else:
-    from fabric_platform._sse import ServerSentEvent as StreamedEvent
+    from fabric_platform._core.sse_event import ServerSentEvent as StreamedEvent

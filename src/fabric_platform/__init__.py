@@ -12,19 +12,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._version import __version__
+from fabric_platform._version import __version__
 
 if TYPE_CHECKING:
     from fabric_platform_api.types import EventKind, StreamedEvent
 
-    from ._async_client import AsyncFabricClient
-    from ._client import FabricClient
-    from ._download_plan import DownloadProgress
-    from ._progress import RunProgress
-    from ._sse import ServerSentEvent
-    from ._streams import AsyncEventStream, EventStream
-    from ._transport import ApiResponse
-    from .errors import (
+    from fabric_platform._async.client import AsyncFabricClient
+    from fabric_platform._async.streams import AsyncEventStream
+    from fabric_platform._core.api_response import ApiResponse
+    from fabric_platform._core.download_plan import DownloadProgress
+    from fabric_platform._core.sse_event import ServerSentEvent
+    from fabric_platform._progress import RunProgress
+    from fabric_platform._sync.client import FabricClient
+    from fabric_platform._sync.streams import EventStream
+    from fabric_platform.errors import (
         FabricAPIError,
         FabricAuthError,
         FabricConflictError,
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
         FabricTimeoutError,
         FabricValidationError,
     )
-    from .models import RunArtifact, RunOutput, VariantOutput
+    from fabric_platform.models import RunArtifact, RunOutput, VariantOutput
 
 __all__ = [
     "ApiResponse",
@@ -76,14 +77,14 @@ __all__ = [
 ]
 
 _LOCATIONS = {
-    "FabricClient": "._client",
-    "AsyncFabricClient": "._async_client",
-    "DownloadProgress": "._download_plan",
+    "FabricClient": "fabric_platform._sync.client",
+    "AsyncFabricClient": "fabric_platform._async.client",
+    "DownloadProgress": "fabric_platform._core.download_plan",
     "RunProgress": "._progress",
-    "ApiResponse": "._transport",
-    "ServerSentEvent": "._sse",
-    "EventStream": "._streams",
-    "AsyncEventStream": "._streams",
+    "ApiResponse": "fabric_platform._core.api_response",
+    "ServerSentEvent": "fabric_platform._core.sse_event",
+    "EventStream": "fabric_platform._sync.streams",
+    "AsyncEventStream": "fabric_platform._async.streams",
     "RunOutput": ".models",
     "VariantOutput": ".models",
     "RunArtifact": ".models",

@@ -22,13 +22,13 @@ import weakref
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Mapping, NamedTuple, Optional, Tuple
 
 from fabric_platform._config import ClientConfig, TokensCallback
-from fabric_platform._logging import logger
+from fabric_platform._core.log import logger
 from fabric_platform.errors import FabricAPIError, FabricAuthError
 
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["DEFAULT_REFRESH_PATH", "AuthSnapshot", "TokenStore", "refresh_idempotency_key"]
+__all__ = ["DEFAULT_REFRESH_PATH", "NO_CREDENTIALS", "AuthSnapshot", "TokenStore", "refresh_idempotency_key"]
 
 DEFAULT_REFRESH_PATH = "/v1/auth/token/refresh"
 
@@ -69,6 +69,11 @@ class AuthSnapshot(NamedTuple):
     generation: int
     headers: Dict[str, str]
     uses_session: bool  # the Authorization header carries the session's access token
+
+
+# Public operations (login, signup, health, refresh) go without credentials: a stale access
+# token must never make a login fail. Shared: read-only.
+NO_CREDENTIALS = AuthSnapshot(-1, {}, False)
 
 
 class TokenStore:
@@ -263,7 +268,7 @@ class TokenStore:
     # -- refresh (single flight) -----------------------------------------------------------
 
     def refresh(self, send: SyncRefreshSender, seen_generation: int) -> None:
-        """Refresh the session unless someone did since ``seen_generation`` (threads).
+        """Refresh the session unless someone did since ``seen_generation`` (one at a time).
 
         Args:
             send: Sends the refresh request and returns the envelope's data.
@@ -274,47 +279,22 @@ class TokenStore:
                 token.
             FabricError: A transient failure (connection, timeout, 5xx); tokens are kept.
         """
-        with self._sync_refresh_lock:
-            refresh_token = self._begin_refresh(seen_generation)
-            if refresh_token is None:
-                return
-            try:
-                data = send(
-                    self.refresh_path,
-                    {"refresh_token": refresh_token},
-                    refresh_idempotency_key(refresh_token),
-                )
-            except FabricAPIError as exc:
-                raise self._refresh_rejected(exc) from exc
-            self._complete_refresh(data)
+        from fabric_platform._sync.refresh import refresh_once
+
+        refresh_once(self, send, seen_generation)
 
     async def arefresh(self, send: AsyncRefreshSender, seen_generation: int) -> None:
-        """Async twin of :meth:`refresh` (tasks of one event loop share one refresh).
+        """:meth:`refresh` for the tasks of an event loop (they share one refresh)."""
+        from fabric_platform._async.refresh import async_refresh_once
 
-        Args:
-            send: Sends the refresh request and returns the envelope's data.
-            seen_generation: The generation of the credentials found expired.
+        await async_refresh_once(self, send, seen_generation)
 
-        Raises:
-            FabricAuthError: The refresh was rejected (tokens cleared) or there is no refresh
-                token.
-            FabricError: A transient failure (connection, timeout, 5xx); tokens are kept.
-        """
-        async with self._async_lock():
-            refresh_token = self._begin_refresh(seen_generation)
-            if refresh_token is None:
-                return
-            try:
-                data = await send(
-                    self.refresh_path,
-                    {"refresh_token": refresh_token},
-                    refresh_idempotency_key(refresh_token),
-                )
-            except FabricAPIError as exc:
-                raise self._refresh_rejected(exc) from exc
-            self._complete_refresh(data)
+    def refresh_lock_sync(self) -> threading.Lock:
+        """The lock threads take to refresh one at a time."""
+        return self._sync_refresh_lock
 
-    def _async_lock(self) -> asyncio.Lock:
+    def refresh_lock_async(self) -> asyncio.Lock:
+        """The lock the tasks of the running event loop take to refresh one at a time."""
         # Imported here: a sync-only program never needs asyncio (it costs ~50 ms to import).
         import asyncio
 
@@ -326,8 +306,8 @@ class TokenStore:
                 self._async_locks[loop] = lock
             return lock
 
-    def _begin_refresh(self, seen_generation: int) -> Optional[str]:
-        # Called with the refresh lock held. None: nothing to do, the caller just retries.
+    def begin_refresh(self, seen_generation: int) -> Optional[str]:
+        """The refresh token to send, with the refresh lock held; None: someone refreshed."""
         with self._state_lock:
             if self._generation != seen_generation:
                 failure = self._failure
@@ -346,7 +326,8 @@ class TokenStore:
     def _has_fallback(self) -> bool:
         return self._api_key is not None or self._principal_id is not None
 
-    def _complete_refresh(self, data: Any) -> None:
+    def complete_refresh(self, data: Any) -> None:
+        """Store the pair a refresh answered (an answer without one is an auth error)."""
         if not isinstance(data, Mapping) or not isinstance(data.get("access_token"), str):
             error = FabricAuthError(
                 "the token refresh answered without an access_token",
@@ -358,7 +339,8 @@ class TokenStore:
         self.store(data)
         logger.debug("session tokens refreshed")
 
-    def _refresh_rejected(self, exc: FabricAPIError) -> BaseException:
+    def refresh_rejected(self, exc: FabricAPIError) -> BaseException:
+        """What to raise for a refresh the server refused (the session ends unless transient)."""
         if exc.status_code >= 500 or exc.status_code in (408, 429):
             # Transient: the refresh token may still be good; keep the session.
             return exc

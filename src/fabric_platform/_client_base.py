@@ -7,26 +7,25 @@ client's import path has no asyncio, and neither has pydantic or the TypedDicts 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Type, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, TypeVar
 
-from ._config import ClientConfig
-from ._raw import RAW
-from ._request import PreparedRequest, build_request
-from .errors import FabricResponseError
+from fabric_platform._config import ClientConfig
+from fabric_platform._core.request import PreparedRequest, build_request
+from fabric_platform.errors import FabricResponseError
 
 if TYPE_CHECKING:
     from fabric_platform_api._operation import Operation
 
-    from ._auth import TokenStore
-    from ._transport import ApiResponse
+    from fabric_platform._auth import TokenStore
 
-__all__ = ["REFRESH_PATH", "ClientBase"]
+__all__ = ["REFRESH_PATH", "ClientBase", "pluck_data"]
 
 _N = TypeVar("_N")
+_C = TypeVar("_C", bound="ClientBase")
 REFRESH_PATH = "/v1/auth/token/refresh"
 
 
-def _pluck(data: Any, spec: Optional[str]) -> Any:
+def pluck_data(data: Any, spec: Optional[str]) -> Any:
     """The part of ``data`` a flat method returns (``id``, ``allowed``, ``[].name``)."""
     if not spec:
         return data
@@ -71,7 +70,7 @@ class ClientBase:
             on_tokens=on_tokens,
             profile=profile,
         )
-        self._namespaces: Dict[type, Any] = {}
+        self._namespaces: Dict[Any, Any] = {}
 
     @property
     def base_url(self) -> str:
@@ -91,25 +90,20 @@ class ClientBase:
     def _prepare(self, op: Operation, args: Dict[str, Any]) -> PreparedRequest:
         return build_request(op, args, organization_id=self._config.organization_id)
 
-    def _result(self, response: ApiResponse, pluck: Optional[str]) -> Any:
-        if pluck:
-            response.data = _pluck(response.data, pluck)
-        return response if RAW.get() else response.data
-
-    def _clone(self, **options: Any) -> Any:
-        # A shallow copy: same transport pool and token store, other config, fresh namespaces.
+    def _clone(self: _C, **options: Any) -> _C:
+        # A shallow copy: same token store, other config, fresh namespaces (the client
+        # gives it a transport copy sharing the pool).
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
         changes = {k: v for k, v in options.items() if v is not None}
         clone._config = self._config.replace(**changes)
-        clone._transport = self._transport.copy(config=clone._config)  # type: ignore[attr-defined]
         clone._namespaces = {}
         return clone
 
-    def _namespace(self, cls: Type[_N]) -> _N:
-        ns = self._namespaces.get(cls)
+    def _namespace(self, cls: Callable[[Any], _N]) -> _N:
+        ns: Optional[_N] = self._namespaces.get(cls)
         if ns is None:
-            ns = self._namespaces[cls] = cls(self)  # type: ignore[call-arg]
+            ns = self._namespaces[cls] = cls(self)
         return ns
 
     def social_login_url(self, provider: str) -> str:

@@ -17,7 +17,7 @@ import ast
 import inspect
 from typing import Any, Callable, Dict, Mapping, Optional, Set, Tuple
 
-from ._raw import _single_request
+from fabric_platform._core.raw import is_single_request
 
 __all__ = ["install"]
 
@@ -299,7 +299,7 @@ def _forwarder(name: str, entry: Entry, original: Optional[Callable[..., Any]]) 
     method.__doc__ = _forwarder_doc(name, target, signature, rename, org_args)
     method.__signature__ = signature  # type: ignore[attr-defined]
     # with_raw_response applies when what we forward to is one request (a generated operation).
-    method._fabric_single_request = original is None or _single_request(original)  # type: ignore[attr-defined]
+    method._fabric_single_request = original is None or is_single_request(original)  # type: ignore[attr-defined]
     return method
 
 

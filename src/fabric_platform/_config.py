@@ -10,7 +10,7 @@ import os
 import types
 from typing import Any, Callable, Dict, Mapping, Optional
 
-from fabric_platform import _logging
+from fabric_platform._core import log
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -184,12 +184,12 @@ class ClientConfig:
             ProfileError: The named profile does not exist (a ValueError).
         """
         env = os.environ if environ is None else environ
-        _logging.configure_from_env(env)
+        log.configure_from_env(env)
         profile_name = profile if profile is not None else (env.get("FABRIC_PROFILE", "").strip() or None)
         stored: Mapping[str, Any] = {}
         session = None
         if profile_name:
-            from ._profiles import profile_settings, session_tokens
+            from fabric_platform._profiles import profile_settings, session_tokens
 
             stored = profile_settings(profile_name, env)
             # A key given explicitly or in the environment beats the profile's session too.

@@ -25,7 +25,7 @@ import hmac
 import json
 from typing import Any, Dict, Optional, Union
 
-from .errors import FabricSignatureError
+from fabric_platform.errors import FabricSignatureError
 
 __all__ = ["SIGNATURE_HEADER", "compute_signature", "construct_event", "verify_signature"]
 

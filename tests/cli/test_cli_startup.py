@@ -11,7 +11,15 @@ from cli_support import SRC, Fab
 
 import fabric_platform.cli as cli_module
 
-HEAVY = ("httpx", "rich", "pydantic", "fabric_platform_api", "fabric_platform._client", "tomli_w", "asyncio")
+HEAVY = (
+    "httpx",
+    "rich",
+    "pydantic",
+    "fabric_platform_api",
+    "fabric_platform._sync.client",
+    "tomli_w",
+    "asyncio",
+)
 
 _PROBE = """
 import sys

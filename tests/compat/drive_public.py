@@ -492,13 +492,16 @@ step("resume_node", "workflows.runs.resume_node", lambda m: m(resumable, "gate",
 step("signal_run", "workflows.runs.signal", lambda m: m(signalable, "go", {"ok": True}))
 step("recover_run", "workflows.runs.recover", lambda m: m(failed))
 
-long_run = (main.submit_run if FLAT else main.workflows.runs.submit)(WF, input={"topic": "AI"})
-long_id = data_id(long_run, "id", "run_id") or "missing"
+# A run that waits for a signal stays pausable for as long as the steps need (a named run
+# at the emulator's test speed can finish before the next request arrives).
+long_id = start(wait_def)
+settle(long_id, ("waiting",))
 step("pause_run", "workflows.runs.pause", lambda m: m(long_id, "hold on"))
 step("resume_run", "workflows.runs.resume", lambda m: m(long_id))
 step("cancel_run_with_reason", "workflows.runs.cancel", lambda m: m(long_id, "no longer needed"))
-other = (main.submit_run if FLAT else main.workflows.runs.submit)(WF, input={"topic": "AI"})
-step("cancel_run", None, lambda m: m(data_id(other, "id", "run_id")))
+other = start(wait_def)
+settle(other, ("waiting",))
+step("cancel_run", None, lambda m: m(other))
 more = [
     (main.submit_run if FLAT else main.workflows.runs.submit)(WF, input={"topic": "AI"}) for _ in range(2)
 ]

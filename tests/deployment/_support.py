@@ -10,7 +10,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Tuple
 
 import httpx
 
-from fabric_platform._aio_http import AsyncHTTP11Transport
+from fabric_platform._http.aio_http import AsyncHTTP11Transport
 
 __all__ = [
     "OK",

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from fabric_platform._aio_http import AsyncHTTP11Transport
-from fabric_platform._asyncio_net import connect
+from fabric_platform._http.aio_http import AsyncHTTP11Transport
+from fabric_platform._http.asyncio_net import connect
 from tests.deployment._support import (
     OK,
     answer_ok,
@@ -157,7 +157,7 @@ def test_connect_outside_an_asyncio_loop_says_so() -> None:
 
 
 def test_addresses_alternate_between_families_starting_with_the_first() -> None:
-    from fabric_platform._asyncio_connect import _interleave
+    from fabric_platform._http.asyncio_connect import _interleave
 
     v6, v4 = socket.AF_INET6, socket.AF_INET
     infos = [

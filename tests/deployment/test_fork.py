@@ -20,7 +20,8 @@ from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 
-from fabric_platform import AsyncFabricClient, FabricClient, _fork
+from fabric_platform import AsyncFabricClient, FabricClient
+from fabric_platform._http import fork as _fork
 from fabric_platform.testing import LocalFabric
 
 CHILDREN = 4

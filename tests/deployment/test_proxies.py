@@ -14,7 +14,7 @@ import pytest
 import trustme
 
 from fabric_platform import AsyncFabricClient, FabricClient
-from fabric_platform._proxies import environment_mounts
+from fabric_platform._http.proxies import environment_mounts
 from fabric_platform.testing import LocalFabric
 from tests.deployment._proxy_server import CountingProxy, TLSFront
 

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import trustme
 
-from fabric_platform._aio_http import AsyncHTTP11Transport
+from fabric_platform._http.aio_http import AsyncHTTP11Transport
 
 
 def run_in_asyncio(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:

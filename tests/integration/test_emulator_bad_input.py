@@ -21,7 +21,7 @@ _PARAM = re.compile(r"\{([^}:]+)(?::[^}]+)?\}")
 
 
 def _public_routes() -> List[Tuple[str, str]]:
-    from fabric_platform.testing.routes import all_routes
+    from fabric_platform.testing._routes import all_routes
 
     found = []
     for route in all_routes():

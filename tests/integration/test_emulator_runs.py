@@ -16,7 +16,7 @@ import pytest
 from conftest import FAST, Account, client_for, data, error, read_sse, unique, wait_until
 
 from fabric_platform.testing import LocalFabric
-from fabric_platform.testing._catalog import big_artifact
+from fabric_platform.testing._catalogue.builtins import big_artifact
 
 TERMINAL = ("completed", "failed", "cancelled")
 

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from fabric_platform import AsyncFabricClient, FabricClient, FabricTimeoutError
-from fabric_platform._aio_http import AsyncHTTP11Transport
+from fabric_platform._http.aio_http import AsyncHTTP11Transport
 from fabric_platform.testing import LocalFabric
 
 RUNS = 10

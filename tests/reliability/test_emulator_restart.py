@@ -25,7 +25,7 @@ import pytest
 from fabric_platform_api import operations as ops
 
 from fabric_platform import FabricClient
-from fabric_platform._streams import EventStream
+from fabric_platform._sync.streams import EventStream
 
 from ._support import EmulatorProcess, Figures, free_port, size
 

@@ -22,7 +22,7 @@ from fabric_platform_api._operation import Operation
 
 from fabric_platform import AsyncFabricClient, FabricClient
 from fabric_platform.testing import LocalFabric
-from fabric_platform.testing import _totp as totp
+from fabric_platform.testing._domain import totp
 
 from ._support import FAST, FULL, Figures, size
 

@@ -27,7 +27,8 @@ import pytest
 from fabric_platform_api import operations as ops
 
 from fabric_platform import AsyncFabricClient, FabricClient
-from fabric_platform._streams import AsyncEventStream, EventStream
+from fabric_platform._async.streams import AsyncEventStream
+from fabric_platform._sync.streams import EventStream
 from fabric_platform.errors import (
     FabricConnectionError,
     FabricError,

@@ -10,7 +10,7 @@ import httpx
 from fabric_platform_api._operation import Operation
 
 from fabric_platform._config import ClientConfig
-from fabric_platform._request import PreparedRequest
+from fabric_platform._core.request import PreparedRequest
 
 BASE = "https://fabric.test"
 API_KEY = "fab_test_k3y-sup3r-s3cret-value"

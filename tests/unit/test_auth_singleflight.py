@@ -20,8 +20,9 @@ import httpx
 import pytest
 from pipeline_support import FakeClock, config, envelope, error, make_op, prepare, tokens_data
 
+from fabric_platform._async.transport import AsyncTransport
 from fabric_platform._auth import TokenStore
-from fabric_platform._transport import AsyncTransport, SyncTransport
+from fabric_platform._sync.transport import SyncTransport
 from fabric_platform.errors import FabricAuthError
 
 GET = make_op("GET", "/v1/me", operation_id="getMe")

@@ -12,8 +12,8 @@ import jsonschema
 import pydantic
 import pytest
 
-from fabric_platform.testing._artifacts import ArtifactSpec, make_mp4
-from fabric_platform.testing._catalog import (
+from fabric_platform.testing._catalogue.artifacts import ArtifactSpec, make_mp4
+from fabric_platform.testing._catalogue.builtins import (
     BUILTINS,
     DIRECTIONS,
     WorkflowInputError,

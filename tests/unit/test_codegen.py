@@ -3,12 +3,16 @@ spec operation becomes callable on both clients with no hand edit."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from types import ModuleType
+from typing import Any, Dict
 
+import pytest
 import yaml
 from openapi_spec_validator import validate
 
@@ -147,3 +151,81 @@ def test_a_new_spec_operation_is_callable_on_both_clients_without_hand_edits(tmp
         env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"},
     )
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stdout + done.stderr
+
+
+RUN_STREAM_END = {"workflow.run.completed", "workflow.run.failed", "workflow.run.cancelled"}
+JOB_STREAM_END = {"job.completed", "job.failed", "job.cancelled"}
+
+
+def test_terminal_events_of_the_spec_land_in_the_operation_table() -> None:
+    from fabric_platform_api import operations
+
+    assert operations.STREAM_RUN_EVENTS.terminal_events == frozenset(RUN_STREAM_END)
+    assert operations.STREAM_JOB_EVENTS.terminal_events == frozenset(JOB_STREAM_END)
+    assert operations.STREAM_EVENTS.terminal_events == frozenset()  # the org-wide stream never ends
+    ending = {op.operation_id for op in operations.OPERATIONS.values() if op.terminal_events}
+    assert ending == {"streamRunEvents", "streamJobEvents"}
+
+
+def _read_ir() -> ModuleType:
+    sys.path.insert(0, str(ROOT / "codegen"))
+    try:
+        import ir
+    finally:
+        sys.path.remove(str(ROOT / "codegen"))
+    return ir
+
+
+def _with_terminal_events(value: str, operation: str = "streamRunEvents") -> Dict[str, Any]:
+    doc = yaml.safe_load(SPEC.read_text())
+    (raw,) = [op for item in doc["paths"].values() for op in item.values() if op["operationId"] == operation]
+    raw["x-fabric-terminal-events"] = yaml.safe_load(value)
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("workflow.run.completed", "must be a non-empty list of event kinds, not 'workflow.run.completed'"),
+        ("[]", "must be a non-empty list of event kinds, not []"),
+        ("[workflow.run.completed, 3]", "must be a non-empty list of event kinds"),
+        ("[workflow.run.done]", "names kinds missing from Event.kind: ['workflow.run.done']"),
+        ("[job.failed, job.failed]", "lists an event kind twice"),
+    ],
+)
+def test_a_malformed_terminal_events_extension_is_a_spec_error(value: str, message: str) -> None:
+    ir = _read_ir()
+    with pytest.raises(ir.SpecError, match=re.escape(message)) as caught:
+        ir.read_spec(_with_terminal_events(value))
+    assert "GET /v1/workflow-runs/{run_id}/events (streamRunEvents): x-fabric-terminal-events" in str(
+        caught.value
+    )
+
+
+def test_terminal_events_on_an_operation_that_is_not_a_stream_is_a_spec_error() -> None:
+    ir = _read_ir()
+    with pytest.raises(ir.SpecError) as caught:
+        ir.read_spec(_with_terminal_events("[job.completed]", operation="getJob"))
+    assert str(caught.value) == (
+        "GET /v1/jobs/{job_id} (getJob): x-fabric-terminal-events is only for text/event-stream operations"
+    )
+
+
+def test_generate_stops_on_a_malformed_terminal_events_extension(tmp_path: Path) -> None:
+    spec = tmp_path / "openapi.yaml"
+    spec.write_text(
+        SPEC.read_text().replace(
+            "x-fabric-terminal-events: [job.completed, job.failed, job.cancelled]",
+            "x-fabric-terminal-events: [job.completed, job.finished]",
+            1,
+        )
+    )
+    done = subprocess.run(
+        [*GENERATE, "--spec", str(spec), "--out", str(tmp_path / "gen")], capture_output=True, text=True
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert (
+        "spec error: GET /v1/jobs/{job_id}/events (streamJobEvents): x-fabric-terminal-events" in done.stderr
+    )
+    assert "missing from Event.kind: ['job.finished']" in done.stderr
+    assert not (tmp_path / "gen").exists()

@@ -17,7 +17,9 @@ from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional
 import httpx
 import pytest
 
-from fabric_platform import AsyncFabricClient, DownloadProgress, FabricClient, _downloads
+from fabric_platform import AsyncFabricClient, DownloadProgress, FabricClient
+from fabric_platform._async import transfers as async_transfers
+from fabric_platform._sync import transfers as sync_transfers
 from fabric_platform.errors import (
     FabricConnectionError,
     FabricDownloadError,
@@ -38,8 +40,8 @@ def _instant_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     async def no_wait(_: float) -> None:
         return None
 
-    monkeypatch.setattr(_downloads, "_sleep", lambda _: None)
-    monkeypatch.setattr(_downloads, "_asleep", no_wait)
+    monkeypatch.setattr(sync_transfers, "_sleep", lambda _: None)
+    monkeypatch.setattr(async_transfers, "_sleep", no_wait)
 
 
 def _client(handler: Handler, **http_kwargs: Any) -> FabricClient:

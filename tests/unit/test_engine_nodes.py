@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fabric_platform.testing._engine_nodes import (
+from fabric_platform.testing._engine.nodes import (
     NODE_TYPES,
     ai_generate,
     apply_transform,

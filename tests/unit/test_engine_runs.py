@@ -12,9 +12,9 @@ from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional
 
 import pytest
 
-from fabric_platform.testing._engine import DEFINITIONS, RUNS, USAGE
-from fabric_platform.testing._engine_nodes import normalize_nodes
-from fabric_platform.testing._http import ApiError
+from fabric_platform.testing._engine.engine import DEFINITIONS, RUNS, USAGE
+from fabric_platform.testing._engine.nodes import normalize_nodes
+from fabric_platform.testing._infra.http import ApiError
 from fabric_platform.testing._state import Config, Emulator
 
 DEADLINE = 10.0

@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from fabric_platform.testing._signing import SignatureInvalid, UrlSigner, download_path
-from fabric_platform.testing._store import Store
+from fabric_platform.testing._infra.signing import SignatureInvalid, UrlSigner, download_path
+from fabric_platform.testing._infra.store import Store
 
 NOW = datetime(2026, 11, 29, 16, 0, tzinfo=timezone.utc)
 

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from fabric_platform import AsyncFabricClient, FabricClient
-from fabric_platform._envelope import build_api_error, parse_success
-from fabric_platform._retry import parse_retry_after
+from fabric_platform._core.envelope import build_api_error, parse_success
+from fabric_platform._core.retry import parse_retry_after
 from fabric_platform.errors import (
     FabricAPIError,
     FabricAuthError,

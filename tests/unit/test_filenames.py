@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fabric_platform._filenames import (
+from fabric_platform._core.filenames import (
     MAX_NAME_BYTES,
     filename_from_disposition,
     filename_from_url,

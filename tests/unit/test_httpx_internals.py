@@ -17,12 +17,12 @@ import httpx
 import pytest
 
 from fabric_platform import AsyncFabricClient, FabricClient
-from fabric_platform._deadline_backends import _AsyncBackend, _Backend, wrap_pools
+from fabric_platform._http.deadline_backends import _AsyncBackend, _Backend, wrap_pools
 
 MOVED = (
     "httpx {version} no longer keeps the connection pool's network backend at "
     "client._transport._pool._network_backend (or proxies in client._mounts): "
-    "fabric_platform._deadline_backends.wrap_pools must be updated for it, or the call "
+    "fabric_platform._http.deadline_backends.wrap_pools must be updated for it, or the call "
     "deadline stops bounding a response head that trickles in"
 )
 

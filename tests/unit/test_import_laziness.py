@@ -26,11 +26,16 @@ HEAVY = {
     "fabric_platform_api.models",
     "fabric_platform_api.types",
     "fabric_platform_api.operations",
-    "fabric_platform._pagination",
-    "fabric_platform._download_plan",
-    "fabric_platform._downloads",
-    "fabric_platform._streams",
-    "fabric_platform.resources._waiting",
+    "fabric_platform._sync.pagination",
+    "fabric_platform._async.pagination",
+    "fabric_platform._core.download_plan",
+    "fabric_platform._sync.transfers",
+    "fabric_platform._async.transfers",
+    "fabric_platform._sync.streams",
+    "fabric_platform._async.streams",
+    "fabric_platform._core.stream_state",
+    "fabric_platform._sync.waiting",
+    "fabric_platform._async.waiting",
 }
 # Loaded with the first response, not with the client: orjson (which imports uuid, platform
 # and dataclasses), and decimal/uuid for JSON-encoding such arguments. Milliseconds each.
@@ -53,7 +58,7 @@ def _added_by(code: str) -> Set[str]:
 
 def test_importing_the_sync_client_loads_no_pydantic_typeddicts_table_or_asyncio() -> None:
     added = _added_by("from fabric_platform import FabricClient")
-    assert "fabric_platform._client" in added  # the check itself sees the import
+    assert "fabric_platform._sync.client" in added  # the check itself sees the import
     forbidden = HEAVY | TAG_MODULES | FIRST_RESPONSE | {"asyncio", "fabric_platform_api.async_client"}
     assert sorted(added & forbidden) == []
 
@@ -61,7 +66,7 @@ def test_importing_the_sync_client_loads_no_pydantic_typeddicts_table_or_asyncio
 def test_importing_the_async_client_loads_no_pydantic_typeddicts_table_or_asyncio() -> None:
     # asyncio comes with the async transport, when the first AsyncFabricClient is constructed.
     added = _added_by("from fabric_platform import AsyncFabricClient")
-    assert "fabric_platform._async_client" in added
+    assert "fabric_platform._async.client" in added
     forbidden = HEAVY | TAG_MODULES | FIRST_RESPONSE | {"asyncio", "fabric_platform_api.sync_client"}
     assert sorted(added & forbidden) == []
 
@@ -126,8 +131,11 @@ def test_an_unknown_operation_name_is_an_attribute_error() -> None:
 
 
 def test_the_async_client_default_bound_is_the_one_the_transport_enforces() -> None:
-    # The signature takes it from _config (no asyncio at import); the gate defines its own.
-    from fabric_platform import AsyncFabricClient, _transport
+    # One constant, in _config (no asyncio at import), the default of both signatures.
+    from fabric_platform import AsyncFabricClient
+    from fabric_platform._async.transport import AsyncTransport
+    from fabric_platform._config import DEFAULT_MAX_IN_FLIGHT
 
     default = inspect.signature(AsyncFabricClient).parameters["max_in_flight"].default
-    assert default == _transport.DEFAULT_MAX_IN_FLIGHT
+    assert default == DEFAULT_MAX_IN_FLIGHT
+    assert inspect.signature(AsyncTransport).parameters["max_in_flight"].default == DEFAULT_MAX_IN_FLIGHT

@@ -19,11 +19,11 @@ import pytest
 from fabric_platform_api import operations as ops
 from pipeline_support import FakeClock, Script, config, envelope, error, tokens_data
 
-from fabric_platform import _logging
 from fabric_platform._auth import TokenStore
 from fabric_platform._config import ClientConfig
-from fabric_platform._request import build_request
-from fabric_platform._transport import SyncTransport
+from fabric_platform._core import log as _logging
+from fabric_platform._core.request import build_request
+from fabric_platform._sync.transport import SyncTransport
 from fabric_platform.errors import FabricError
 
 API_KEY = "fab_live_9c1d2e3f4a5b6c7d8e9f-apikey"

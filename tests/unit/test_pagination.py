@@ -9,7 +9,8 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from fabric_platform._pagination import aiter_cursor, aiter_offset, iter_cursor, iter_offset
+from fabric_platform._async.pagination import aiter_cursor, aiter_offset
+from fabric_platform._sync.pagination import iter_cursor, iter_offset
 from fabric_platform.errors import FabricResponseError
 
 

@@ -9,7 +9,7 @@ from typing import Optional, Union
 import httpx
 import pytest
 
-from fabric_platform._retry import (
+from fabric_platform._core.retry import (
     INITIAL_BACKOFF,
     MAX_BACKOFF,
     MAX_RETRY_AFTER,

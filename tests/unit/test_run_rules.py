@@ -10,12 +10,12 @@ import httpx
 import pytest
 
 from fabric_platform import AsyncFabricClient, FabricClient
-from fabric_platform.errors import FabricValidationError
-from fabric_platform.resources._run_rules import (
+from fabric_platform._core.run_rules import (
     OUTPUT_SHAPED_FIELDS,
     prepare_submission,
     regenerate_input,
 )
+from fabric_platform.errors import FabricValidationError
 
 BASE = "https://api.fabric.test"
 ENTRY = {"workflow": "video/ai_shorts", "input": {"topic": "AI"}}

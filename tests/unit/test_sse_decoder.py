@@ -10,7 +10,8 @@ from typing import List, Optional
 
 import pytest
 
-from fabric_platform._sse import ServerSentEvent, SSEDecoder, encode_event
+from fabric_platform._core.sse import SSEDecoder, encode_event
+from fabric_platform._core.sse_event import ServerSentEvent
 
 
 def decode(*chunks: bytes, decoder: Optional[SSEDecoder] = None) -> List[ServerSentEvent]:

@@ -13,7 +13,8 @@ from typing import List, Optional, Tuple
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from fabric_platform._sse import ServerSentEvent, SSEDecoder, encode_event
+from fabric_platform._core.sse import SSEDecoder, encode_event
+from fabric_platform._core.sse_event import ServerSentEvent
 
 Event = Tuple[str, str, Optional[str], Optional[int]]
 Outcome = Tuple[List[Event], str, Optional[int]]

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from fabric_platform import AsyncFabricClient, FabricClient
-from fabric_platform._streams import MAX_LINE_BYTES
+from fabric_platform._core.stream_state import MAX_LINE_BYTES
 from fabric_platform.errors import FabricResponseError
 
 BASE = "http://fabric.test"

@@ -30,8 +30,11 @@ from pipeline_support import (
     tokens_data,
 )
 
+from fabric_platform._async.transport import AsyncTransport
 from fabric_platform._auth import TokenStore, refresh_idempotency_key
-from fabric_platform._transport import USER_AGENT, AsyncTransport, SyncTransport
+from fabric_platform._http.requests import USER_AGENT
+from fabric_platform._sync import transport as sync_transport
+from fabric_platform._sync.transport import SyncTransport
 from fabric_platform._version import __version__
 from fabric_platform.errors import (
     FabricAPIError,
@@ -808,7 +811,7 @@ def test_owned_client_is_closed_and_close_is_idempotent(monkeypatch: pytest.Monk
         made.append(httpx.Client(transport=httpx.MockTransport(script)))
         return made[-1]
 
-    monkeypatch.setattr(SyncTransport, "_create_http_client", staticmethod(create))
+    monkeypatch.setattr(sync_transport, "create_client_sync", create)
     t = SyncTransport(config())
     assert t.http_client is made[0]
     t.request(prepare(GET))

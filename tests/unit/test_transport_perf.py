@@ -14,9 +14,11 @@ import httpx
 import pytest
 from pipeline_support import API_KEY, BASE, config, envelope, error, make_op, prepare
 
+from fabric_platform._async.transport import AsyncTransport
 from fabric_platform._auth import TokenStore
-from fabric_platform._gate import DEFAULT_MAX_IN_FLIGHT, Gate
-from fabric_platform._transport import AsyncTransport, SyncTransport
+from fabric_platform._config import DEFAULT_MAX_IN_FLIGHT
+from fabric_platform._http.gate import Gate
+from fabric_platform._sync.transport import SyncTransport
 from fabric_platform.errors import FabricServerError, FabricTimeoutError
 
 GET = make_op("GET", "/v1/things/1", operation_id="getThing")
@@ -188,12 +190,14 @@ def test_fast_path_headers_equal_build_request_headers() -> None:
     )
     t = SyncTransport(config(default_headers={"X-Team": "blue", "X-App": "two"}), http_client=http)
     prepared = prepare(POST, body={"a": 1}, headers={"X-Op": "o"})
-    call = t._new_call(
+    call = t._planner.start(
         prepared, idempotency_key="k1", timeout=None, max_retries=None, headers={"X-Extra": "e"}, stream=False
     )
     auth = t.tokens.snapshot()
-    fast = t._build_request(call, auth)
-    slow = http.build_request(call.method, call.url, headers=t._own_headers(call, auth), content=call.content)
+    fast = t._builder.build(call, auth)
+    slow = http.build_request(
+        call.method, call.url, headers=t._builder.own_headers(call, auth), content=call.content
+    )
     assert sorted(fast.headers.multi_items()) == sorted(slow.headers.multi_items())
     assert fast.headers["User-Agent"].startswith("fabric-platform-python/")
     assert fast.headers["X-App"] == "two" and fast.headers["Idempotency-Key"] == "k1"
@@ -213,7 +217,7 @@ def test_requests_without_a_body_are_what_build_request_makes(
     t = SyncTransport(config(base_url="https://fabric.test:8443/api"), http_client=http)
     op = make_op(method, "/v1/things/1", operation_id="thing")
     for params, content in [((), None), ([("tag", "a"), ("tag", "b")], None), ((), b"raw")]:
-        call = t._new_call(
+        call = t._planner.start(
             prepare(op, params=params, content=content),
             idempotency_key=None,
             timeout=None,
@@ -222,12 +226,12 @@ def test_requests_without_a_body_are_what_build_request_makes(
             stream=False,
         )
         auth = t.tokens.snapshot()
-        fast = t._build_request(call, auth)
+        fast = t._builder.build(call, auth)
         slow = http.build_request(
             call.method,
             call.url,
             params=call.params or None,
-            headers=t._own_headers(call, auth),
+            headers=t._builder.own_headers(call, auth),
             content=content,
         )
         assert fast.headers.raw == slow.headers.raw
@@ -281,7 +285,7 @@ def test_keyed_calls_are_not_cached_and_each_gets_its_key() -> None:
         t.request(prepare(POST, body={}))
     keys = {r.headers["Idempotency-Key"] for r in recorder.requests}
     assert len(keys) == 3
-    assert all(k[0] == "application/json" for k in t._header_cache)  # only unkeyed entries
+    assert all(k[0] == "application/json" for k in t._builder._header_cache)  # only unkeyed entries
     http.close()
 
 
@@ -454,9 +458,9 @@ def test_public_calls_never_share_cached_headers_with_authenticated_ones() -> No
 def test_importing_the_sync_transport_needs_neither_asyncio_nor_pydantic() -> None:
     code = (
         "import sys\n"
-        "import fabric_platform._transport as t\n"
+        "import fabric_platform._sync.transport\n"
         "print('asyncio' in sys.modules, 'pydantic' in sys.modules)\n"
-        "t.AsyncTransport\n"
+        "import fabric_platform._async.transport\n"
         "print('asyncio' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -467,7 +471,7 @@ def test_importing_the_sync_transport_needs_neither_asyncio_nor_pydantic() -> No
 
 
 def test_sse_integers_beyond_64_bits_stay_exact_however_the_stream_is_cut() -> None:
-    from fabric_platform._sse import SSEDecoder
+    from fabric_platform._core.sse import SSEDecoder
 
     big = 18446744073709551616123
     stream = (

@@ -51,7 +51,7 @@ def test_sync_twins_say_they_are_generated() -> None:
 
 def test_a_hand_edit_to_a_sync_twin_is_detected(tmp_path: Path) -> None:
     root = _copy_tree(tmp_path)
-    twin = root / unasync.PACKAGE_DIR / "resources" / "sync_workflows.py"
+    twin = root / unasync.PACKAGE_DIR / "_sync" / "workflows.py"
     text = twin.read_text(encoding="utf-8")
     line = '        self.wait(run["id"], timeout=timeout)\n'
     assert line in text
@@ -62,10 +62,10 @@ def test_a_hand_edit_to_a_sync_twin_is_detected(tmp_path: Path) -> None:
     )
     assert done.returncode == 1, done.stdout + done.stderr
     # A readable diff: which file, the hand-edited line, and what the async source generates.
-    assert "src/fabric_platform/resources/sync_workflows.py (on disk)" in done.stdout
+    assert "src/fabric_platform/_sync/workflows.py (on disk)" in done.stdout
     assert '-        self.wait(run["id"])  # hand edit' in done.stdout
     assert "+" + line.rstrip("\n") in done.stdout
-    assert "sync_downloads.py" not in done.stdout
+    assert "_sync/downloads.py" not in done.stdout
     assert "stale or hand-edited" in done.stdout
 
     # `make generate` (no --check) puts the twin back.
@@ -76,7 +76,7 @@ def test_a_hand_edit_to_a_sync_twin_is_detected(tmp_path: Path) -> None:
 
 def test_an_async_change_without_regeneration_is_detected(tmp_path: Path) -> None:
     root = _copy_tree(tmp_path)
-    source = root / unasync.PACKAGE_DIR / "resources" / "async_downloads.py"
+    source = root / unasync.PACKAGE_DIR / "_async" / "downloads.py"
     source.write_text(source.read_text(encoding="utf-8") + "\n\nEXTRA = 1\n", encoding="utf-8")
     assert unasync.check(root)
 
@@ -93,7 +93,7 @@ def test_the_rewrite_table() -> None:
 
 
         class AsyncThing(WorkflowsNamespace):
-            """Uses AsyncFabricClient and ``async_runs``; async prose and asyncio stay."""
+            """Uses AsyncFabricClient and ``_async``; async prose and asyncio stay."""
 
             async def __aenter__(self) -> AsyncThing:
                 return self
@@ -115,7 +115,7 @@ def test_the_rewrite_table() -> None:
     assert "from typing import Generator, Iterator" in out
     assert "fabric_platform_api.sync_client" in out and "from ._waiting import wait_for_terminal" in out
     assert "class Thing(WorkflowsNamespace):" in out
-    assert '"""Uses FabricClient and ``sync_runs``; async prose and asyncio stay."""' in out
+    assert '"""Uses FabricClient and ``_sync``; async prose and asyncio stay."""' in out
     assert "def __enter__(self) -> Thing:" in out
     assert "def lines(self, response) -> Iterator[str]:" in out
     assert "with response as r:  # Thing in a comment" in out
@@ -128,3 +128,37 @@ def test_the_rewrite_table() -> None:
 def test_an_untranslatable_use_is_an_error() -> None:
     with pytest.raises(unasync.UnasyncError):
         unasync.rewrite("import asyncio\n\n\nasync def f():\n    await asyncio.gather()\n")
+
+
+def test_what_only_the_async_twin_has_is_dropped() -> None:
+    source = textwrap.dedent(
+        '''
+        from typing import Awaitable, Callable
+
+        from x import LIMIT  # async only
+
+
+        async def f(
+            sleep: Callable[[float], Awaitable[None]],
+            limit: int = LIMIT,  # async only
+        ) -> None:
+            """Wait.
+
+            Args:
+                sleep: How to wait.
+                limit: (async only) How many at once,
+                    counted per event loop.
+
+            Raises:
+                ValueError: (async only) ``limit`` is below 1.
+            """
+            if limit < 1:  # async only
+                raise ValueError(limit)
+            await sleep(1.0)
+        '''
+    )
+    out = unasync.rewrite(source)
+    assert "LIMIT" not in out and "limit" not in out and "Raises:" not in out
+    assert "from typing import Callable\n" in out
+    assert "sleep: Callable[[float], None]," in out
+    assert "        sleep: How to wait.\n" in out and "    sleep(1.0)\n" in out

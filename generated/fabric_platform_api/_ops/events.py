@@ -33,6 +33,7 @@ STREAM_JOB_EVENTS = Operation(
     flat_returns=None,
     public=False,
     success_status=200,
+    terminal_events=frozenset({"job.completed", "job.failed", "job.cancelled"}),
 )
 
 STREAM_RUN_EVENTS = Operation(
@@ -57,6 +58,7 @@ STREAM_RUN_EVENTS = Operation(
     flat_returns=None,
     public=False,
     success_status=200,
+    terminal_events=frozenset({"workflow.run.completed", "workflow.run.failed", "workflow.run.cancelled"}),
 )
 
 STREAM_EVENTS = Operation(

@@ -32,7 +32,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if find_spec("click") is None:
         sys.stderr.write(f"fabric needs the command-line extra (click missing): {INSTALL_HINT}\n")
         sys.exit(2)
-    from ._app import cli
+    from fabric_platform.cli._app import cli
 
     cli.main(args=argv, prog_name="fabric")
     return 0  # pragma: no cover - cli.main always exits

@@ -10,9 +10,9 @@ from typing import Optional, Tuple
 
 import click
 
-from ._auth_cmds import read_secret
-from ._context import State, pass_state
-from ._inputs import json_value, key_values
+from fabric_platform.cli._auth_cmds import read_secret
+from fabric_platform.cli._context import State, pass_state
+from fabric_platform.cli._inputs import json_value, key_values
 
 __all__ = ["jobs", "keys", "orgs", "schedules", "secrets", "usage"]
 

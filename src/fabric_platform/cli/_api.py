@@ -14,8 +14,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import click
 
-from ._context import State, pass_state
-from ._inputs import json_value
+from fabric_platform.cli._context import State, pass_state
+from fabric_platform.cli._inputs import json_value
 
 __all__ = ["api", "find_operation", "operation_params"]
 
@@ -182,7 +182,7 @@ def api(
     method = _method(state.client(), op)
     result = method(**values)
     if op.response == "sse":
-        from ._events import iterate
+        from fabric_platform.cli._events import iterate
 
         for event in iterate(result):
             state.output.ndjson(dict(event))

@@ -11,8 +11,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import click
 
-from .._version import __version__
-from ._errors import EXIT_API, EXIT_INTERRUPTED, EXIT_USAGE, describe
+from fabric_platform._version import __version__
+from fabric_platform.cli._errors import EXIT_API, EXIT_INTERRUPTED, EXIT_USAGE, describe
 
 __all__ = ["cli"]
 
@@ -98,7 +98,7 @@ def hoist_flags(argv: List[str]) -> List[str]:
 
 def _run(invoke: Any, debug: bool) -> int:
     """Run the command; map what it raises to a line on stderr and an exit code."""
-    from ..errors import FabricError
+    from fabric_platform.errors import FabricError
 
     try:
         result = invoke()
@@ -114,7 +114,7 @@ def _run(invoke: Any, debug: bool) -> int:
         click.echo("Interrupted.", err=True)
         return EXIT_INTERRUPTED
     except ImportError as exc:
-        from . import EXTRA_MODULES, INSTALL_HINT
+        from fabric_platform.cli import EXTRA_MODULES, INSTALL_HINT
 
         if exc.name not in EXTRA_MODULES:
             raise
@@ -166,10 +166,10 @@ def cli(
 
     Exit codes: 0 ok, 1 API error (or a watched run failed), 2 usage error, 130 interrupted.
     """
-    from ._context import State
+    from fabric_platform.cli._context import State
 
     if debug:
-        from .._logging import configure_from_env
+        from fabric_platform._core.log import configure_from_env
 
         configure_from_env({"FABRIC_LOG": "debug"})
     state = State(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from ._context import State, pass_state
+from fabric_platform.cli._context import State, pass_state
 
 __all__ = ["assets"]
 
@@ -47,7 +47,7 @@ def assets_upload(state: State, path: Path, content_type: str) -> None:
 @pass_state
 def assets_download(state: State, asset_id: str, dest: str) -> None:
     """Download an asset into DIR (its name from the server, sanitised)."""
-    from ._bars import DownloadBars
+    from fabric_platform.cli._bars import DownloadBars
 
     folder = Path(dest)
     folder.mkdir(parents=True, exist_ok=True)  # a folder, whatever its name looks like

@@ -12,8 +12,8 @@ from typing import Any, Dict, Optional
 
 import click
 
-from .._profiles import config_path, load_profiles
-from ._context import DEFAULT_PROFILE, State, pass_state
+from fabric_platform._profiles import config_path, load_profiles
+from fabric_platform.cli._context import DEFAULT_PROFILE, State, pass_state
 
 __all__ = ["login", "logout", "profiles", "whoami"]
 
@@ -64,8 +64,8 @@ def login(state: State, email: Optional[str], use_api_key: bool) -> None:
     Email and password are prompted (the password is never echoed); with --api-key the key
     is read the same way. The file is written with mode 0600.
     """
-    from .._client import FabricClient
-    from ._profiles import save_profile, save_tokens
+    from fabric_platform._sync.client import FabricClient
+    from fabric_platform.cli._profiles import save_profile, save_tokens
 
     name = _target_profile(state)
     connection = _connection(state)
@@ -106,14 +106,14 @@ def login(state: State, email: Optional[str], use_api_key: bool) -> None:
 @pass_state
 def logout(state: State) -> None:
     """Revoke the profile's session (if any) and remove its credentials."""
-    from ._profiles import forget_session
+    from fabric_platform.cli._profiles import forget_session
 
     name = state.profile_name()
     if name is None:
         raise click.UsageError("no profile to log out of (see `fabric profiles`)")
     settings = state.profile_settings()
     if settings.get("access_token"):
-        from ..errors import FabricAuthError
+        from fabric_platform.errors import FabricAuthError
 
         try:
             state.client().logout()

@@ -18,7 +18,7 @@ def completion(shell: str) -> None:
     """Print the completion script for SHELL (bash, zsh or fish)."""
     from click.shell_completion import get_completion_class
 
-    from ._app import cli
+    from fabric_platform.cli._app import cli
 
     cls = get_completion_class(shell)
     assert cls is not None  # the choice only offers shells Click supports

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 import click
 
 if TYPE_CHECKING:
-    from .._client import FabricClient
-    from ._output import Output
+    from fabric_platform._sync.client import FabricClient
+    from fabric_platform.cli._output import Output
 
 __all__ = ["DEFAULT_PROFILE", "State", "pass_state"]
 
@@ -53,7 +53,7 @@ class State:
         Raises:
             click.BadParameter: ``--profile`` / ``FABRIC_PROFILE`` names a missing profile.
         """
-        from .._profiles import ProfileError, config_path, load_profiles
+        from fabric_platform._profiles import ProfileError, config_path, load_profiles
 
         named = self.explicit_profile or self.environ.get("FABRIC_PROFILE", "").strip() or None
         try:
@@ -74,7 +74,7 @@ class State:
 
     def profile_settings(self) -> Dict[str, Any]:
         """The profile's stored settings ({} without a profile)."""
-        from .._profiles import profile_settings
+        from fabric_platform._profiles import profile_settings
 
         name = self.profile_name()
         return dict(profile_settings(name, self.environ)) if name else {}
@@ -87,14 +87,14 @@ class State:
         """
         if self._client is not None:
             return self._client
-        from .._client import FabricClient
+        from fabric_platform._sync.client import FabricClient
 
         name = self.profile_name()
         on_tokens = None
         if name is not None:
 
             def on_tokens(tokens: Dict[str, Any], _name: str = name) -> None:
-                from ._profiles import save_tokens
+                from fabric_platform.cli._profiles import save_tokens
 
                 save_tokens(_name, tokens, environ=self.environ)
 
@@ -111,7 +111,7 @@ class State:
     def output(self) -> Output:
         """How to print results (tables on a terminal, plain when piped, JSON with --json)."""
         if self._output is None:
-            from ._output import Output
+            from fabric_platform.cli._output import Output
 
             self._output = Output(json_mode=self.json, environ=self.environ)
         return self._output

@@ -15,7 +15,7 @@ from typing import Optional
 
 import click
 
-from .._version import __version__
+from fabric_platform._version import __version__
 
 __all__ = ["emulator"]
 
@@ -54,7 +54,7 @@ def emulator(
     if speed <= 0:
         raise click.BadParameter("must be positive", param_hint="'--speed'")
     try:
-        from ..testing._local import LocalFabric
+        from fabric_platform.testing._local import LocalFabric
     except ImportError as exc:  # the emulator extra is missing
         click.echo(
             f"The emulator needs extra packages ({exc.name}): pip install 'fabric-platform[emulator]'",

@@ -29,7 +29,7 @@ def describe(exc: BaseException) -> str:
     Returns:
         The text after ``Error: ``; it never holds a credential (the SDK's messages do not).
     """
-    from ..errors import FabricAPIError
+    from fabric_platform.errors import FabricAPIError
 
     if isinstance(exc, FabricAPIError):
         code = (exc.code or "").replace("_", " ")

@@ -12,8 +12,8 @@ from typing import Any, Iterator, Mapping, Optional, Tuple
 
 import click
 
-from ._context import State, pass_state
-from ._errors import EXIT_INTERRUPTED
+from fabric_platform.cli._context import State, pass_state
+from fabric_platform.cli._errors import EXIT_INTERRUPTED
 
 __all__ = ["events", "matches", "open_stream"]
 
@@ -39,7 +39,7 @@ def _patterns(values: Tuple[str, ...]) -> Tuple[str, ...]:
 
 
 def _line(event: Mapping[str, Any]) -> str:
-    from ._output import to_json
+    from fabric_platform.cli._output import to_json
 
     scope = event.get("run_id") or event.get("job_id") or ""
     node = f" {event['node_key']}" if event.get("node_key") else ""

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional
 
-from .._profiles import config_path, load_profiles
+from fabric_platform._profiles import config_path, load_profiles
 
 __all__ = ["forget_session", "save_profile", "save_tokens"]
 

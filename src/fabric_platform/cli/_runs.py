@@ -12,9 +12,9 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import click
 
-from ._context import State, pass_state
-from ._errors import EXIT_API, EXIT_INTERRUPTED, EXIT_OK
-from ._inputs import key_values, read_json_source
+from fabric_platform.cli._context import State, pass_state
+from fabric_platform.cli._errors import EXIT_API, EXIT_INTERRUPTED, EXIT_OK
+from fabric_platform.cli._inputs import key_values, read_json_source
 
 __all__ = ["runs", "workflows"]
 
@@ -48,7 +48,7 @@ def _regenerate_from(value: Optional[str], direction: Optional[str]) -> Optional
 
 def _check_workflow(state: State, name: str) -> None:
     """An unknown workflow is a usage error, found with a read before anything is submitted."""
-    from ..errors import FabricNotFoundError
+    from fabric_platform.errors import FabricNotFoundError
 
     try:
         state.client().get_workflow_registry_entry(name)
@@ -115,7 +115,7 @@ def submit(
         _check_workflow(state, workflow)
     client = state.client()
     run = client.submit_run(
-        workflow,  # type: ignore[arg-type]  # None with a bundle
+        workflow,  # None with a bundle
         payload or None,
         variants=variants,
         bundle=bundle_items,
@@ -138,7 +138,7 @@ def submit(
 
 
 def _watch(state: State, run: Dict[str, Any], timeout: float) -> Tuple[int, Dict[str, Any]]:
-    from ._bars import RunBars
+    from fabric_platform.cli._bars import RunBars
 
     client = state.client()
     with RunBars(run, json_mode=state.json) as bars:
@@ -239,7 +239,7 @@ def output(state: State, run_id: str) -> None:
 
 
 def _download(state: State, run_id: str, dest: str) -> List[Path]:
-    from ._bars import DownloadBars
+    from fabric_platform.cli._bars import DownloadBars
 
     with DownloadBars(json_mode=state.json) as bars:
         files = state.client().download_all_artifacts(run_id, dest, on_progress=bars.update)
@@ -277,7 +277,7 @@ def list_workflows(state: State) -> None:
 @pass_state
 def schema(state: State, name: str) -> None:
     """Show workflow NAME's input and output JSON Schemas."""
-    from ._output import to_json
+    from fabric_platform.cli._output import to_json
 
     schemas = state.client().get_workflow_schemas(name)
     if state.json:

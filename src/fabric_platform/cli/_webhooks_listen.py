@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 
 import click
 
-from ._context import State, pass_state
-from ._errors import EXIT_INTERRUPTED
-from ._events import iterate, matches, open_stream
+from fabric_platform.cli._context import State, pass_state
+from fabric_platform.cli._errors import EXIT_INTERRUPTED
+from fabric_platform.cli._events import iterate, matches, open_stream
 
 __all__ = ["check_target", "delivery", "webhooks"]
 
@@ -61,7 +61,7 @@ def check_target(url: str, allow_hosts: Tuple[str, ...]) -> str:
 
 def delivery(event: Mapping[str, Any], secret: str) -> Tuple[bytes, Dict[str, str]]:
     """The body and headers of one delivery, byte for byte what the platform sends."""
-    from ..webhooks import SIGNATURE_HEADER, compute_signature
+    from fabric_platform.webhooks import SIGNATURE_HEADER, compute_signature
 
     body = json.dumps(dict(event), separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8")
     headers = {

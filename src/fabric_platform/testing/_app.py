@@ -31,10 +31,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._auth import resolve
-from ._faults import code_for_status
-from ._http import ApiError, envelope_bytes, error_response, request_id_var
-from ._idempotency import StoredResponse, fingerprint
+from ._domain.auth import resolve
+from ._infra.faults import code_for_status
+from ._infra.http import ApiError, envelope_bytes, error_response, request_id_var
+from ._infra.idempotency import StoredResponse, fingerprint
 from ._state import Emulator
 
 log = logging.getLogger("fabric_platform.testing")
@@ -47,7 +47,7 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_la
 
 
 def create_app(emulator: Emulator) -> ASGIApp:
-    from .routes import all_routes, startup_hooks
+    from ._routes import all_routes, startup_hooks
 
     emulator.startup_hooks.extend(startup_hooks())
 
@@ -230,8 +230,8 @@ class Pipeline:
             inner_send = capture
 
         if not control:
-            # Audit log + app request counting (part 2): sees the route's real answer.
-            from ._audit import observe
+            # Audit log + app request counting: sees the route's real answer.
+            from ._domain.audit import observe
 
             inner_send = observe(emulator, scope, method, body, principal, inner_send)
 
@@ -301,7 +301,7 @@ class Pipeline:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
-            from ._events import _contains_drop
+            from ._infra.events import _contains_drop
 
             if _contains_drop(exc):
                 raise

@@ -11,14 +11,18 @@ routes use, so a test thread can steer the server while requests are in flight.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, TypeVar
 
 from ._state import Config, Emulator
 
 if TYPE_CHECKING:
     from fabric_platform import AsyncFabricClient, FabricClient
 
+    from ._infra.server import ServerThread
+
 __all__ = ["LocalFabric"]
+
+T = TypeVar("T")
 
 
 class LocalFabric:
@@ -71,7 +75,7 @@ class LocalFabric:
         self._log_level = log_level
         # The console command wants uvicorn's own log set-up and access lines; tests do not.
         self._access_log = access_log
-        self._server: Any = None
+        self._server: Optional[ServerThread] = None
         self._emulator: Optional[Emulator] = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -79,7 +83,7 @@ class LocalFabric:
         if self._server is not None:
             return self
         from ._app import create_app
-        from ._server import ServerThread
+        from ._infra.server import ServerThread
 
         emulator = Emulator(self.config)
         try:
@@ -242,7 +246,7 @@ class LocalFabric:
         self.emulator.ratelimit.configure(None)
 
     # ------------------------------------------------------------------ internals
-    def _call(self, fn: Any) -> Any:
+    def _call(self, fn: Callable[[], T]) -> T:
         server = self._server
         if server is None:
             raise RuntimeError("LocalFabric is not started")

@@ -14,16 +14,22 @@ import threading
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple
 
-from ._auth import hash_password, make_api_key, public_user
-from ._clock import Clock
-from ._events import EventBus
-from ._faults import Faults
-from ._idempotency import IdempotencyKeys
-from ._outbox import Outbox
-from ._ratelimit import RateLimiter
-from ._store import Store
+from ._domain.auth import hash_password, make_api_key, public_user
+from ._infra.clock import Clock
+from ._infra.events import EventBus
+from ._infra.faults import Faults
+from ._infra.idempotency import IdempotencyKeys
+from ._infra.outbox import Outbox
+from ._infra.ratelimit import RateLimiter
+from ._infra.store import Store
+
+if TYPE_CHECKING:
+    from ._domain.assets import AssetFiles
+    from ._domain.scheduler import Scheduler
+    from ._domain.webhooks import Dispatcher
+    from ._engine.engine import Engine
 
 log = logging.getLogger("fabric_platform.testing")
 
@@ -60,7 +66,7 @@ class Stats:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._counts: Counter = Counter()
+        self._counts: Counter[str] = Counter()
 
     def count(self, operation: str) -> None:
         with self._lock:
@@ -99,10 +105,15 @@ class Emulator:
         self.closing = False
         self.loop: Optional[asyncio.AbstractEventLoop] = None
         self.startup_hooks: List[Callable[[Emulator], Awaitable[None]]] = []
-        self._tasks: Set[asyncio.Task] = set()
+        self._tasks: Set[asyncio.Task[Any]] = set()
         self.signing_key = self._persistent_secret("signing_key")
         self.seed = self._seed()
-        self.engine: Any = _make_engine(self)
+        # Services started by the first route that needs them (``scheduler_of``, ``files_of``,
+        # ``dispatcher_of``).
+        self.scheduler: Optional[Scheduler] = None
+        self.asset_files: Optional[AssetFiles] = None
+        self.webhook_dispatcher: Optional[Dispatcher] = None
+        self.engine = _make_engine(self)
 
     # ------------------------------------------------------------------ lifecycle
     async def startup(self) -> None:
@@ -111,8 +122,7 @@ class Emulator:
         self.events.bind(self.loop)
         for hook in self.startup_hooks:
             await hook(self)
-        if self.engine is not None:
-            await self.engine.start()
+        await self.engine.start()
 
     def begin_shutdown(self) -> None:
         """Stop streams first: uvicorn waits for open responses before the lifespan ends."""
@@ -121,20 +131,19 @@ class Emulator:
 
     async def shutdown(self) -> None:
         self.closing = True
-        if self.engine is not None:
-            await self.engine.stop()
+        await self.engine.stop()
         tasks = [t for t in self._tasks if not t.done()]
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    def spawn(self, coro: Awaitable[Any], name: Optional[str] = None) -> asyncio.Task:
+    def spawn(self, coro: Awaitable[Any], name: Optional[str] = None) -> asyncio.Task[Any]:
         """Run background work on the loop; cancelled at shutdown, errors logged."""
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
 
-        def done(t: asyncio.Task) -> None:
+        def done(t: asyncio.Task[Any]) -> None:
             self._tasks.discard(t)
             if not t.cancelled() and t.exception() is not None:
                 log.error("background task %s failed", name or t, exc_info=t.exception())
@@ -242,12 +251,18 @@ class Emulator:
         }
 
 
-def _make_engine(emulator: Emulator) -> Any:
-    """The run engine (``_engine.Engine``), when that module is present."""
-    try:
-        from ._engine import Engine  # type: ignore[attr-defined]
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.endswith("testing._engine"):
-            return None
-        raise
-    return Engine(emulator)
+def _make_engine(emulator: Emulator) -> Engine:
+    """The run engine, with the emulator's policies: concurrency limits, budgets, persona galleries."""
+    # Imported here: the engine and its workflow catalogue load when an emulator is built, not
+    # when LocalFabric is imported.
+    from ._domain.budgets import admit_run
+    from ._domain.galleries import resolve_persona
+    from ._domain.limits import can_start
+    from ._engine.engine import Engine
+
+    return Engine(
+        emulator,
+        can_start=lambda org_id: can_start(emulator, org_id),
+        admit=lambda org_id, workflow_name, data: admit_run(emulator, org_id, workflow_name, data),
+        input_resolvers=(resolve_persona,),
+    )
