@@ -160,9 +160,25 @@ def render(spec_path: Path, out_dir: Path) -> int:
     write("_ops/__init__.py", "ops_lazy_init.py.jinja", by_tag=tags)
     for tag, ops in tags:
         write(f"_ops/{tag}.py", "operations_tag.py.jinja", tag=tag, ops=ops)
+    # Each client's flat methods in one module, its namespace classes in one module per
+    # top-level namespace (with the namespaces under it), loaded on first access.
     namespaces = _namespaces(spec.root)
-    write("sync_client.py", "client_methods.py.jinja", is_async=False, prefix="Sync", namespaces=namespaces)
-    write("async_client.py", "client_methods.py.jinja", is_async=True, prefix="Async", namespaces=namespaces)
+    for is_async, prefix, module in ((False, "Sync", "sync_client"), (True, "Async", "async_client")):
+        side = "_async_namespaces" if is_async else "_sync_namespaces"
+        ctx: Dict[str, Any] = {"is_async": is_async, "prefix": prefix}
+        write(f"{module}.py", "client_methods.py.jinja", part="methods", namespaces=namespaces, **ctx)
+        (pkg / side).mkdir()
+        write(f"{side}/__init__.py", "namespaces_lazy_init.py.jinja", namespaces=namespaces, **ctx)
+        for top, node in spec.root.children.items():
+            tree = [node, *_namespaces(node)]
+            write(
+                f"{side}/{top}.py",
+                "client_methods.py.jinja",
+                part="namespaces",
+                namespaces=tree,
+                top=top,
+                **ctx,
+            )
     (pkg / "py.typed").write_text("", encoding="utf-8")
     _format(pkg)
     return len(spec.operations)

@@ -102,9 +102,14 @@ def _summary(func: Any) -> str:
 
 
 def _public(obj: Any) -> Iterator[Tuple[str, Any]]:
+    from fabric_platform._compat_names import OnFirstUse
+
     for name in sorted(dir(type(obj))):
         if not name.startswith("_"):
-            yield name, inspect.getattr_static(type(obj), name)
+            attr = inspect.getattr_static(type(obj), name)
+            if isinstance(attr, OnFirstUse):  # a public 0.8/0.17 name, made when first looked up
+                attr = inspect.getattr_static(type(obj), name) if getattr(type(obj), name) else attr
+            yield name, attr
 
 
 def walk(client: Any, path: Tuple[str, ...] = ()) -> Iterator[Tuple[Tuple[str, ...], Any]]:

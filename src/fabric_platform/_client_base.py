@@ -9,20 +9,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, TypeVar
 
-from fabric_platform._config import ClientConfig
-from fabric_platform._core.request import PreparedRequest, build_request
-from fabric_platform.errors import FabricResponseError
-
 if TYPE_CHECKING:
     from fabric_platform_api._operation import Operation
 
     from fabric_platform._auth import TokenStore
+    from fabric_platform._config import ClientConfig
+    from fabric_platform._core.request import PreparedRequest
 
-__all__ = ["REFRESH_PATH", "ClientBase", "pluck_data"]
+__all__ = ["REFRESH_PATH", "ClientBase", "pluck_data", "single_request"]
 
 _N = TypeVar("_N")
 _C = TypeVar("_C", bound="ClientBase")
+_F = TypeVar("_F", bound=Callable[..., Any])
 REFRESH_PATH = "/v1/auth/token/refresh"
+
+
+def single_request(func: _F) -> _F:
+    """Mark a hand-written method that sends exactly one request (``with_raw_response``
+    applies to it; see ``_core/raw.py``)."""
+    func._fabric_single_request = True  # type: ignore[attr-defined]
+    return func
 
 
 def pluck_data(data: Any, spec: Optional[str]) -> Any:
@@ -35,6 +41,8 @@ def pluck_data(data: Any, spec: Optional[str]) -> Any:
             return [item[key] for item in data]
         return data[spec]
     except (KeyError, TypeError, IndexError):
+        from fabric_platform.errors import FabricResponseError
+
         raise FabricResponseError(f"the response data has no {spec!r}: {type(data).__name__}") from None
 
 
@@ -58,6 +66,8 @@ class ClientBase:
         on_tokens: Optional[Callable[[Dict[str, Any]], None]],
         profile: Optional[str] = None,
     ) -> None:
+        from fabric_platform._config import ClientConfig  # with the first client, not the import
+
         self._config = ClientConfig.from_env(
             base_url=base_url,
             api_key=api_key,
@@ -88,6 +98,8 @@ class ClientBase:
         return self._config.strict
 
     def _prepare(self, op: Operation, args: Dict[str, Any]) -> PreparedRequest:
+        from fabric_platform._core.request import build_request
+
         return build_request(op, args, organization_id=self._config.organization_id)
 
     def _clone(self: _C, **options: Any) -> _C:

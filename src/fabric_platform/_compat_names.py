@@ -13,19 +13,29 @@ fill an organization argument left as None from the client's ``organization_id``
 
 from __future__ import annotations
 
-import ast
 import inspect
-from typing import Any, Callable, Dict, Mapping, Optional, Set, Tuple
+from functools import partial
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from fabric_platform._core.raw import is_single_request
-
-__all__ = ["install"]
-
-_EMPTY = inspect.Parameter.empty
+__all__ = ["HELPER_NAMES", "OURS_ORG_OPTIONAL", "Entry", "OnFirstUse", "install", "resources_loaded"]
 
 # public name: (our method, public-compatible signature, {public arg: ours}, org args, fixed values)
 # The target None means "our method of the same name" (the entry replaces it, keeping its names).
 Entry = Tuple[Optional[str], str, Mapping[str, str], Tuple[str, ...], Mapping[str, Any]]
+# The signature: ours, with org_id optional (every later parameter already has a default).
+OURS_ORG_OPTIONAL = "<ours, org_id optional>"
+# The names _compat_helpers writes by hand (they take more than one request or keep state).
+HELPER_NAMES = (
+    "get_organization_id",
+    "set_organization_id",
+    "get_team_id",
+    "set_team_id",
+    "get_user_id",
+    "set_user_id",
+    "as_user",
+    "ai_shorts",
+    "create_org_asset",
+)
 
 
 def _e(
@@ -120,8 +130,6 @@ FLAT: Dict[str, Entry] = {
 }
 
 _ORG_ONLY = "org_id=None"
-# The signature: ours, with org_id optional (every later parameter already has a default).
-_OURS_ORG_OPTIONAL = "<ours, org_id optional>"
 NAMESPACED: Dict[str, Entry] = {
     "admin.audit_logs": _e("audit_logs.list", ""),
     "admin.health_check": _e("system.health", ""),
@@ -224,136 +232,93 @@ for _name in (
     "archive", "audit_logs", "export", "get", "get_budget", "get_settings", "members", "permissions",
     "request_deletion", "rotate_webhook_secret", "spending", "teams", "usage", "usage_daily", "usage_records",
 ):  # fmt: skip
-    NAMESPACED[f"organizations.{_name}"] = _e(None, _OURS_ORG_OPTIONAL, org=_ORG1)
+    NAMESPACED[f"organizations.{_name}"] = _e(None, OURS_ORG_OPTIONAL, org=_ORG1)
 
 
-def _signature(text: str) -> inspect.Signature:
-    """``"a, b=1, *, c=None, **kw"`` as a Signature whose first parameter is ``self``."""
-    node = ast.parse(f"def f(self, {text}): pass" if text else "def f(self): pass").body[0]
-    assert isinstance(node, ast.FunctionDef)
-    args = node.args
-    kinds = inspect.Parameter
-    params = []
-    positional = args.args
-    defaults = [_EMPTY] * (len(positional) - len(args.defaults)) + [
-        ast.literal_eval(d) for d in args.defaults
-    ]
-    for arg, default in zip(positional, defaults):
-        params.append(kinds(arg.arg, kinds.POSITIONAL_OR_KEYWORD, default=default))
-    for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults):
-        value = _EMPTY if kw_default is None else ast.literal_eval(kw_default)
-        params.append(kinds(arg.arg, kinds.KEYWORD_ONLY, default=value))
-    if args.kwarg is not None:
-        params.append(kinds(args.kwarg.arg, kinds.VAR_KEYWORD))
-    return inspect.Signature(params)
+class OnFirstUse:
+    """A public name made the first time it is looked up, then put in its place.
+
+    Building a forwarder (its signature and docstring) for each of some 200 names took a
+    large share of ``from fabric_platform import FabricClient`` (the import rows of
+    BENCHMARKS.md); as a descriptor each costs one small object until code uses it.
+    ``getattr``, ``hasattr``, ``dir`` and ``inspect.signature`` see the real thing.
+    """
+
+    __slots__ = ("_attr", "_build", "_owner")
+
+    def __init__(self, owner: type, attr: str, build: Callable[[], Any]) -> None:
+        self._owner = owner
+        self._attr = attr
+        self._build = build
+
+    def __get__(self, obj: Any, objtype: Optional[type] = None) -> Any:
+        value = self._build()
+        setattr(self._owner, self._attr, value)
+        return value.__get__(obj, objtype)
 
 
-def _resolve(obj: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        obj = getattr(obj, part)
-    return obj
+def install(client_cls: type, generated: Any, helpers: str) -> None:
+    """Add the public names to ``client_cls`` and to the namespace classes of ``generated``.
 
+    Args:
+        client_cls: FabricClient or AsyncFabricClient.
+        generated: Its generated module (``fabric_platform_api.sync_client`` / ``async_client``).
+        helpers: The name of the function of ``_compat_helpers`` that makes its hand-written
+            names (``sync_helpers`` / ``async_helpers``), called when one is first used.
 
-def _forwarder(name: str, entry: Entry, original: Optional[Callable[..., Any]]) -> Callable[..., Any]:
-    target, sig_text, rename, org_args, fixed = entry
-    if sig_text == _OURS_ORG_OPTIONAL:
-        assert original is not None
-        ours = inspect.signature(original)
-        signature = ours.replace(
-            parameters=[
-                p.replace(default=None) if p.name == "org_id" else p for p in ours.parameters.values()
-            ]
-        )
-    else:
-        signature = _signature(sig_text)
-    var_kw = next((p.name for p in signature.parameters.values() if p.kind is p.VAR_KEYWORD), None)
-
-    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
-        bound = signature.bind(self, *args, **kwargs)
-        bound.apply_defaults()
-        values = dict(bound.arguments)
-        values.pop("self")
-        extra = values.pop(var_kw, {}) if var_kw else {}
-        call: Dict[str, Any] = {}
-        for key, value in values.items():
-            ours = rename.get(key, key)
-            if not ours:  # an option ours has no use for (e.g. poll_interval: ours waits on events)
-                continue
-            if value is not None or ours not in call:  # a renamed value wins over its None twin
-                call[ours] = value
-        client = self if hasattr(self, "_namespace") else self._client  # a client, or a namespace of one
-        for key in org_args:
-            if call.get(key) is None:
-                call[key] = client.organization_id or _missing_org(name, key)
-        call.update(extra)
-        call.update(fixed)
-        func = (
-            (lambda **kw: original(self, **kw)) if original is not None else _resolve(client, target or name)
-        )
-        accepted = _accepted(original if original is not None else func)
-        call = {k: v for k, v in call.items() if v is not None or k in accepted}
-        return func(**call)
-
-    method.__name__ = name.rsplit(".", 1)[-1]
-    method.__qualname__ = method.__name__
-    method.__doc__ = _forwarder_doc(name, target, signature, rename, org_args)
-    method.__signature__ = signature  # type: ignore[attr-defined]
-    # with_raw_response applies when what we forward to is one request (a generated operation).
-    method._fabric_single_request = original is None or is_single_request(original)  # type: ignore[attr-defined]
-    return method
-
-
-def _forwarder_doc(
-    name: str,
-    target: Optional[str],
-    signature: inspect.Signature,
-    rename: Mapping[str, str],
-    org_args: Tuple[str, ...],
-) -> str:
-    """Args/Returns that say where each public argument goes, so the reference can link them."""
-    ours = f"``fabric.{target}``" if target else "our method of the same name"
-    lines = [f"The public fabric-platform name ``{name}``: forwards to {ours}.", "", "Args:"]
-    for param in list(signature.parameters.values())[1:]:
-        if param.kind is param.VAR_KEYWORD:
-            lines.append(f"    {param.name}: Passed on to {ours} as keyword arguments.")
-            continue
-        mapped = rename.get(param.name, param.name)
-        if not mapped:
-            text = "Accepted for compatibility and not needed here."
-        else:
-            text = f"Passed to {ours} as ``{mapped}``."
-        if param.name in org_args:
-            text += " None: the client's ``organization_id``."
-        lines.append(f"    {param.name}: {text}")
-    if len(lines) == 3:
-        lines = lines[:2]
-    lines += ["", "Returns:", f"    What {ours} returns."]
-    return "\n".join(lines)
-
-
-def _accepted(func: Callable[..., Any]) -> Set[str]:
-    """The parameters ``func`` names (None values for any other are left out of the call)."""
-    try:
-        params = inspect.signature(func).parameters.values()
-    except (TypeError, ValueError):
-        return set()
-    return {p.name for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
-
-
-def _missing_org(name: str, key: str) -> Any:
-    raise ValueError(f"{name}: pass {key}= or create the client with organization_id=")
-
-
-def install(client_cls: type, generated: Any, helpers: Mapping[str, Callable[..., Any]]) -> None:
-    """Add the public names to ``client_cls`` and to the namespace classes of ``generated``."""
+    A generated namespace class gets its names when its module loads (``generated.on_load``):
+    the namespaces load on first access, and installing here would load them all.
+    """
     for name, entry in FLAT.items():
         _attach(client_cls, name, entry)
+    by_path: Dict[str, Dict[str, Entry]] = {}
     for dotted, entry in NAMESPACED.items():
         path, _, attr = dotted.rpartition(".")
-        _attach(_namespace_class(client_cls, generated, path), attr, entry, label=dotted)
-    for name, func in helpers.items():
-        setattr(client_cls, name, func)
-    _attach_record_upload(generated.OrganizationsNamespace)
+        by_path.setdefault(path, {})[attr] = entry
+    for path, entries in by_path.items():
+        _attach_when_loaded(client_cls, generated, path, entries)
+    made: Dict[str, Callable[..., Any]] = {}
+
+    def helper(name: str) -> Callable[..., Any]:
+        if not made:
+            from fabric_platform import _compat_helpers
+
+            made.update(getattr(_compat_helpers, helpers)())
+        return made[name]
+
+    for name in HELPER_NAMES:
+        setattr(client_cls, name, OnFirstUse(client_cls, name, partial(helper, name)))
+    generated.on_load("OrganizationsNamespace", _attach_record_upload)
+
+
+# Hand-written resources (``fabric.workflows`` …) load with their first use, like the
+# generated namespaces; their modules call ``resources_loaded`` when they are defined.
+_RESOURCES: Dict[str, type] = {}
+_WAITING: Dict[str, List[Callable[[], None]]] = {}
+
+
+def resources_loaded(*classes: type) -> None:
+    """Called by a module of hand-written resources: give them their public names."""
+    for cls in classes:
+        _RESOURCES[cls.__name__] = cls
+        for hook in _WAITING.pop(cls.__name__, []):
+            hook()
+
+
+def _attach_when_loaded(client_cls: type, generated: Any, path: str, entries: Mapping[str, Entry]) -> None:
+    cls, missing = _namespace_class(client_cls, path)
+    if cls is not None:
+        _attach_all(cls, path, entries)
+    elif missing is not None and missing.endswith("Resource"):
+        hook = partial(_attach_when_loaded, client_cls, generated, path, entries)
+        _WAITING.setdefault(missing, []).append(hook)
+    else:
+        generated.on_load(_generated_name(path), partial(_attach_all, path=path, entries=entries))
+
+
+def _attach_all(cls: type, path: str, entries: Mapping[str, Entry]) -> None:
+    for attr, entry in entries.items():
+        _attach(cls, attr, entry, label=f"{path}.{attr}")
 
 
 def _attach_record_upload(cls: type) -> None:
@@ -412,24 +377,48 @@ def _attach_record_upload(cls: type) -> None:
     cls.create_asset = create_asset  # type: ignore[attr-defined]
 
 
-def _namespace_class(client_cls: type, generated: Any, path: str) -> type:
-    """The class behind ``client.<path>``: a property's return type (a hand-written resource
-    replaces some generated namespaces), else the generated ``<Path>Namespace``."""
-    import typing
-
+def _namespace_class(client_cls: type, path: str) -> Tuple[Optional[type], Optional[str]]:
+    """The class behind ``client.<path>`` when it is defined already (a hand-written resource,
+    which replaces some generated namespaces, or a loaded generated namespace); else None and
+    the name of the first class on the way that is not loaded yet."""
     owner: Any = client_cls
     for part in path.split("."):
         prop = inspect.getattr_static(owner, part, None)
-        hints = typing.get_type_hints(prop.fget) if isinstance(prop, property) else {}
-        owner = hints.get("return")
+        if not isinstance(prop, property):
+            return None, None
+        annotation = getattr(prop.fget, "__annotations__", {}).get("return")
+        owner = _return_type(prop.fget)
         if not isinstance(owner, type):
-            name = "".join(p.title() for p in path.replace(".", "_").split("_")) + "Namespace"
-            return getattr(generated, name)  # type: ignore[no-any-return]
-    return owner  # type: ignore[no-any-return]
+            return None, annotation if isinstance(annotation, str) else None
+    return owner, None
+
+
+def _generated_name(path: str) -> str:
+    """The generated class of a namespace path: ``oauth.clients`` → ``OauthClientsNamespace``."""
+    return "".join(p.title() for p in path.replace(".", "_").split("_")) + "Namespace"
+
+
+def _return_type(func: Optional[Callable[..., Any]]) -> Any:
+    """``func``'s return annotation when it names a class of ``func``'s module, else None.
+
+    Looked up by name rather than with ``typing.get_type_hints``, which compiles every
+    annotation string (that was most of what ``install`` cost the import rows of
+    BENCHMARKS.md), and which fails on a namespace class not loaded yet.
+    """
+    annotation = getattr(func, "__annotations__", {}).get("return")
+    if isinstance(annotation, str):
+        return getattr(func, "__globals__", {}).get(annotation) or _RESOURCES.get(annotation)
+    return annotation
 
 
 def _attach(cls: type, attr: str, entry: Entry, *, label: Optional[str] = None) -> None:
     original = cls.__dict__.get(attr) if entry[0] is None else None
     if entry[0] is None and original is None:
         original = getattr(cls, attr)  # inherited (a mixin's method)
-    setattr(cls, attr, _forwarder(label or attr, entry, original))
+
+    def build() -> Callable[..., Any]:
+        from fabric_platform._compat_forwarders import forwarder
+
+        return forwarder(label or attr, entry, original)
+
+    setattr(cls, attr, OnFirstUse(cls, attr, build))

@@ -12,13 +12,8 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, TypeVa
 
 import httpx
 
-from fabric_platform._async.raw import AsyncRawResponseProxy
-from fabric_platform._auth import TokenStore
 from fabric_platform._client_base import REFRESH_PATH, ClientBase, pluck_data
-from fabric_platform._compat_helpers import remember_context
 from fabric_platform._config import DEFAULT_MAX_IN_FLIGHT  # async only
-from fabric_platform._core.raw import RAW
-from fabric_platform._core.request import build_request
 
 if TYPE_CHECKING:
     from fabric_platform_api._operation import Operation
@@ -68,13 +63,17 @@ class AsyncBaseClient(ClientBase):
             on_tokens=on_tokens,
             profile=profile,
         )
-        # The transport module loads with the first client, not with the import (for the
-        # async client it brings asyncio).
+        # The credentials and the transport load with the first client, not with the
+        # import (the "import" rows of BENCHMARKS.md; the async transport brings asyncio).
         from fabric_platform._async.transport import AsyncTransport
+        from fabric_platform._auth import TokenStore
 
-        # The public 0.8/0.17 clients' context options (get_team_id, as_user…).
-        remember_context(self, team_id=team_id, user_id=user_id, app_client_id=app_client_id)
-        remember_context(self, app_client_secret=app_client_secret)
+        if team_id or user_id or app_client_id or app_client_secret:
+            # The public 0.8/0.17 clients' context options (get_team_id, as_user…).
+            from fabric_platform._compat_helpers import remember_context
+
+            remember_context(self, team_id=team_id, user_id=user_id, app_client_id=app_client_id)
+            remember_context(self, app_client_secret=app_client_secret)
         self._tokens = TokenStore(self._config, refresh_path=REFRESH_PATH)
         self._transport = AsyncTransport(
             self._config,
@@ -94,6 +93,10 @@ class AsyncBaseClient(ClientBase):
     ) -> Any:
         # Written out rather than through _prepare: this is every operation's path (the
         # per-call rows of BENCHMARKS.md).
+        # Loaded by the first call rather than the import (the import rows of BENCHMARKS.md).
+        from fabric_platform._core.raw import RAW
+        from fabric_platform._core.request import build_request
+
         prepared = build_request(op, args, organization_id=self._config.organization_id)
         response = await self._transport.request(prepared, idempotency_key=idempotency_key)
         if pluck:
@@ -157,6 +160,8 @@ class AsyncBaseClient(ClientBase):
     def with_raw_response(self) -> Any:
         """Call any method through this to get an ApiResponse (status, headers, request_id,
         retries_taken, elapsed, data) instead of the data alone."""
+        from fabric_platform._async.raw import AsyncRawResponseProxy
+
         return AsyncRawResponseProxy(self)
 
     async def close(self) -> None:

@@ -43,10 +43,9 @@ def _install_public_names() -> None:
     # The public fabric-platform 0.8/0.17 names and call shapes (see _compat_names).
     import fabric_platform_api.async_client as generated
 
-    from fabric_platform._compat_helpers import async_helpers
     from fabric_platform._compat_names import install
 
-    install(AsyncFabricClient, generated, async_helpers())
+    install(AsyncFabricClient, generated, "async_helpers")
 
 
 _install_public_names()

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, Dict, Optional
 from fabric_platform_api import _ops as ops
 from fabric_platform_api.async_client import WorkflowsDefinitionsNamespace
 
+from fabric_platform._compat_names import resources_loaded
+
 if TYPE_CHECKING:
     from fabric_platform_api import types
 
@@ -70,3 +72,6 @@ class AsyncDefinitionsResource(WorkflowsDefinitionsNamespace):
             idempotency_key=start_key,
         )
         return started
+
+
+resources_loaded(AsyncDefinitionsResource)

@@ -17,10 +17,7 @@ from fabric_platform_api import _ops as ops
 from fabric_platform_api.async_client import AssetsNamespace
 
 from fabric_platform._async.base import AsyncBaseClient
-from fabric_platform._core.api_response import ApiResponse
-from fabric_platform._core.raw import single_request
-from fabric_platform._core.run_rules import run_output
-from fabric_platform._http.requests import USER_AGENT
+from fabric_platform._client_base import single_request
 
 # The download machinery (and the models, which import pydantic) loads on the first
 # download, not with the client: see the imports inside the methods.
@@ -106,6 +103,8 @@ class AsyncClientDownloadsMixin(AsyncBaseClient):
             if not (source.artifact_id and source.run_id):
                 return None
             listed = await self._call(ops.LIST_RUN_ARTIFACTS, {"run_id": source.run_id})
+            from fabric_platform._core.api_response import ApiResponse
+
             data = listed.data if isinstance(listed, ApiResponse) else listed
             url = fresh_url(data, source.artifact_id, self._config.base_url)
             return None if url is None else self._signed_opener(url, wait)
@@ -243,6 +242,7 @@ class AsyncClientDownloadsMixin(AsyncBaseClient):
     ) -> Any:
         # download_asset without its overloads: bytes (or their ApiResponse) or a path.
         from fabric_platform._async.transfers import download_async
+        from fabric_platform._core.api_response import ApiResponse
         from fabric_platform._core.download_plan import plan_asset, verify_bytes
 
         if dest is None:
@@ -273,6 +273,7 @@ class AsyncClientDownloadsMixin(AsyncBaseClient):
 
     def _signed_opener(self, url: str, timeout: float) -> AsyncOpener:
         from fabric_platform._async.transfers import open_signed_async
+        from fabric_platform._http.requests import USER_AGENT
 
         client = self._transport.http_client
         assert isinstance(client, httpx.AsyncClient)
@@ -300,6 +301,8 @@ class AsyncClientDownloadsMixin(AsyncBaseClient):
     async def _run_output(
         self, value: Union[RunOutput, Mapping[str, Any], str], expires_in: Optional[int]
     ) -> RunOutput:
+        from fabric_platform._core.api_response import ApiResponse
+        from fabric_platform._core.run_rules import run_output
         from fabric_platform.models import RunOutput
 
         if isinstance(value, RunOutput):

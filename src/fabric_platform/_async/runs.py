@@ -13,15 +13,14 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, Mapping, Optional
 from fabric_platform_api import _ops as ops
 
 from fabric_platform._async.base import AsyncBaseClient
-from fabric_platform._async.workflows import AsyncWorkflowsResource, ProgressCallback
-from fabric_platform._core.raw import single_request
-from fabric_platform._core.run_rules import prepare_submission, run_output
+from fabric_platform._client_base import single_request
 
 # Annotations only: the TypedDicts and the pydantic models load when something needs them,
 # not with the client (`get_run_output` builds a RunOutput through `run_output`).
 if TYPE_CHECKING:
     from fabric_platform_api import types
 
+    from fabric_platform._async.workflows import AsyncWorkflowsResource, ProgressCallback
     from fabric_platform.models import RunOutput
 
 __all__ = ["AsyncClientRunsMixin"]
@@ -33,6 +32,8 @@ class AsyncClientRunsMixin(AsyncBaseClient):
     @property
     def workflows(self) -> AsyncWorkflowsResource:
         """`fabric.workflows`: definitions, named runs, registry, face swap, motion transfer."""
+        from fabric_platform._async.workflows import AsyncWorkflowsResource  # on first use
+
         return self._namespace(AsyncWorkflowsResource)
 
     async def run_workflow(
@@ -176,6 +177,8 @@ class AsyncClientRunsMixin(AsyncBaseClient):
             FabricValidationError: The server rejected the submission (an unknown
                 workflow in a bundle, or the input with ``validate=True``).
         """
+        from fabric_platform._core.run_rules import prepare_submission
+
         name, wire_input = prepare_submission(
             workflow_name, input, variants=variants, bundle=bundle, regenerate=regenerate
         )
@@ -237,6 +240,8 @@ class AsyncClientRunsMixin(AsyncBaseClient):
             ValueError: An empty ``run_id``.
         """
         data = await self._call(ops.GET_RUN_OUTPUT, {"run_id": run_id, "expires_in": expires_in})
+        from fabric_platform._core.run_rules import run_output
+
         return run_output(data)
 
     async def face_swap(
@@ -248,7 +253,27 @@ class AsyncClientRunsMixin(AsyncBaseClient):
         wait: bool = True,
         timeout: float = 300.0,
     ) -> types.Run:
-        # Documented once, on fabric.workflows.face_swap (the docstring is set below).
+        """Swap a persona's face onto a source image (workflow ``video/face-swap``).
+
+        The persona comes from exactly one of ``target_url`` and ``persona_gallery_id``.
+
+        Args:
+            source_url: URL of the image whose face is replaced.
+            target_url: URL of an image of the persona's face.
+            persona_gallery_id: An organization gallery to take the persona from instead.
+            persona_index: Which persona of the gallery, in gallery order (sent only with
+                ``persona_gallery_id``).
+            wait: Wait for the run to end; ``False`` returns as soon as it is submitted.
+            timeout: Seconds to wait when ``wait`` is true.
+
+        Returns:
+            The terminal run (``run["output"]["face_swap_url"]``), or with ``wait=False``
+            the new run.
+
+        Raises:
+            ValueError: Neither or both of ``target_url`` and ``persona_gallery_id``.
+            FabricTimeoutError: The run is not terminal after ``timeout`` seconds.
+        """
         return await self.workflows.face_swap(
             source_url,
             target_url,
@@ -269,7 +294,29 @@ class AsyncClientRunsMixin(AsyncBaseClient):
         wait: bool = True,
         timeout: float = 600.0,
     ) -> types.Run:
-        # Documented once, on fabric.workflows.motion_transfer (the docstring is set below).
+        """Animate a persona with a reference video's motion (workflow ``video/motion-transfer``).
+
+        The persona comes from ``source_image_url`` or ``persona_gallery_id``.
+
+        Args:
+            driving_video_url: URL of the video whose motion is copied.
+            source_image_url: URL of an image of the persona to animate.
+            persona_gallery_id: An organization gallery to take the persona from instead.
+            persona_index: Which persona of the gallery, in gallery order (sent only with
+                ``persona_gallery_id``).
+            motion_model: The model to use (e.g. ``seedance/2.0`` for full-body motion,
+                which costs more); the workflow's default when omitted.
+            prompt: Extra guidance for the generation.
+            wait: Wait for the run to end; ``False`` returns as soon as it is submitted.
+            timeout: Seconds to wait when ``wait`` is true (videos take longer: 600).
+
+        Returns:
+            The terminal run (``run["output"]["motion_transfer_url"]``), or with
+            ``wait=False`` the new run.
+
+        Raises:
+            FabricTimeoutError: The run is not terminal after ``timeout`` seconds.
+        """
         return await self.workflows.motion_transfer(
             driving_video_url,
             source_image_url,
@@ -280,6 +327,3 @@ class AsyncClientRunsMixin(AsyncBaseClient):
             wait=wait,
             timeout=timeout,
         )
-
-    face_swap.__doc__ = AsyncWorkflowsResource.face_swap.__doc__
-    motion_transfer.__doc__ = AsyncWorkflowsResource.motion_transfer.__doc__

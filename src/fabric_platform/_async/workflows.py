@@ -12,16 +12,18 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional
 from fabric_platform_api import _ops as ops
 from fabric_platform_api.async_client import WorkflowsNamespace, WorkflowsRunsNamespace
 
-from fabric_platform._async.definitions import AsyncDefinitionsResource
-from fabric_platform._core.run_rules import regenerate_input
+from fabric_platform._async.runs import AsyncClientRunsMixin
 
 # Annotations only: the TypedDicts and the pydantic models load when something needs them.
+from fabric_platform._compat_names import resources_loaded
+
 if TYPE_CHECKING:
     from pathlib import Path
 
     from fabric_platform_api import types
 
     from fabric_platform._async.client import AsyncFabricClient
+    from fabric_platform._async.definitions import AsyncDefinitionsResource
     from fabric_platform._core.download_plan import PathLike
     from fabric_platform.models import RunOutput
 
@@ -260,6 +262,8 @@ class AsyncRunsResource(WorkflowsRunsNamespace):
         ):
             if value is not None:
                 directive[key] = value
+        from fabric_platform._core.run_rules import regenerate_input
+
         replay = regenerate_input(parent.get("input") or {}, schemas.get("input_schema"))
         return await self.submit(name, replay, regenerate=directive, **kwargs)
 
@@ -275,6 +279,8 @@ class AsyncWorkflowsResource(WorkflowsNamespace):
 
     @property
     def definitions(self) -> AsyncDefinitionsResource:
+        from fabric_platform._async.definitions import AsyncDefinitionsResource  # on first use
+
         return self._client._namespace(AsyncDefinitionsResource)
 
     async def face_swap(
@@ -287,27 +293,7 @@ class AsyncWorkflowsResource(WorkflowsNamespace):
         wait: bool = True,
         timeout: float = 300.0,
     ) -> types.Run:
-        """Swap a persona's face onto a source image (workflow ``video/face-swap``).
-
-        The persona comes from exactly one of ``target_url`` and ``persona_gallery_id``.
-
-        Args:
-            source_url: URL of the image whose face is replaced.
-            target_url: URL of an image of the persona's face.
-            persona_gallery_id: An organization gallery to take the persona from instead.
-            persona_index: Which persona of the gallery, in gallery order (sent only with
-                ``persona_gallery_id``).
-            wait: Wait for the run to end; ``False`` returns as soon as it is submitted.
-            timeout: Seconds to wait when ``wait`` is true.
-
-        Returns:
-            The terminal run (``run["output"]["face_swap_url"]``), or with ``wait=False``
-            the new run.
-
-        Raises:
-            ValueError: Neither or both of ``target_url`` and ``persona_gallery_id``.
-            FabricTimeoutError: The run is not terminal after ``timeout`` seconds.
-        """
+        # Documented once, on the flat method (the docstring is set below).
         if (target_url is None) == (persona_gallery_id is None):
             raise ValueError(
                 "face_swap: pass exactly one of target_url and persona_gallery_id (the face to swap in)"
@@ -335,29 +321,7 @@ class AsyncWorkflowsResource(WorkflowsNamespace):
         wait: bool = True,
         timeout: float = 600.0,
     ) -> types.Run:
-        """Animate a persona with a reference video's motion (workflow ``video/motion-transfer``).
-
-        The persona comes from ``source_image_url`` or ``persona_gallery_id``.
-
-        Args:
-            driving_video_url: URL of the video whose motion is copied.
-            source_image_url: URL of an image of the persona to animate.
-            persona_gallery_id: An organization gallery to take the persona from instead.
-            persona_index: Which persona of the gallery, in gallery order (sent only with
-                ``persona_gallery_id``).
-            motion_model: The model to use (e.g. ``seedance/2.0`` for full-body motion,
-                which costs more); the workflow's default when omitted.
-            prompt: Extra guidance for the generation.
-            wait: Wait for the run to end; ``False`` returns as soon as it is submitted.
-            timeout: Seconds to wait when ``wait`` is true (videos take longer: 600).
-
-        Returns:
-            The terminal run (``run["output"]["motion_transfer_url"]``), or with
-            ``wait=False`` the new run.
-
-        Raises:
-            FabricTimeoutError: The run is not terminal after ``timeout`` seconds.
-        """
+        # Documented once, on the flat method (the docstring is set below).
         run = await self.runs.submit(
             "video/motion-transfer",
             _media_input(
@@ -371,6 +335,12 @@ class AsyncWorkflowsResource(WorkflowsNamespace):
         )
         return await self.runs.wait(run["id"], timeout=timeout) if wait else run
 
+    face_swap.__doc__ = AsyncClientRunsMixin.face_swap.__doc__
+    motion_transfer.__doc__ = AsyncClientRunsMixin.motion_transfer.__doc__
+
 
 def _media_input(**fields: Any) -> Dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
+
+
+resources_loaded(AsyncWorkflowsResource, AsyncRunsResource)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextvars
 from typing import Any, Callable, TypeVar
 
-__all__ = ["RAW", "is_single_request", "single_request"]
+__all__ = ["RAW", "is_single_request"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -18,14 +18,9 @@ RAW: contextvars.ContextVar[bool] = contextvars.ContextVar("fabric_raw_response"
 
 
 def is_single_request(method: Any) -> bool:
-    """Generated operations (and hand-written ones marked so) make exactly one request."""
+    """Generated operations (and hand-written ones marked ``single_request``) make exactly
+    one request."""
     func = getattr(method, "__func__", method)
     return bool(getattr(func, "_fabric_single_request", False)) or str(
         getattr(func, "__module__", "")
     ).startswith("fabric_platform_api")
-
-
-def single_request(func: _F) -> _F:
-    """Mark a hand-written method that sends exactly one request (raw responses apply)."""
-    func._fabric_single_request = True  # type: ignore[attr-defined]
-    return func

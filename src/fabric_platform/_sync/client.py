@@ -40,10 +40,9 @@ def _install_public_names() -> None:
     # The public fabric-platform 0.8/0.17 names and call shapes (see _compat_names).
     import fabric_platform_api.sync_client as generated
 
-    from fabric_platform._compat_helpers import sync_helpers
     from fabric_platform._compat_names import install
 
-    install(FabricClient, generated, sync_helpers())
+    install(FabricClient, generated, "sync_helpers")
 
 
 _install_public_names()

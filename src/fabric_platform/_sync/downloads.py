@@ -17,10 +17,7 @@ import httpx
 from fabric_platform_api import _ops as ops
 from fabric_platform_api.sync_client import AssetsNamespace
 
-from fabric_platform._core.api_response import ApiResponse
-from fabric_platform._core.raw import single_request
-from fabric_platform._core.run_rules import run_output
-from fabric_platform._http.requests import USER_AGENT
+from fabric_platform._client_base import single_request
 from fabric_platform._sync.base import BaseClient
 
 # The download machinery (and the models, which import pydantic) loads on the first
@@ -107,6 +104,8 @@ class ClientDownloadsMixin(BaseClient):
             if not (source.artifact_id and source.run_id):
                 return None
             listed = self._call(ops.LIST_RUN_ARTIFACTS, {"run_id": source.run_id})
+            from fabric_platform._core.api_response import ApiResponse
+
             data = listed.data if isinstance(listed, ApiResponse) else listed
             url = fresh_url(data, source.artifact_id, self._config.base_url)
             return None if url is None else self._signed_opener(url, wait)
@@ -243,6 +242,7 @@ class ClientDownloadsMixin(BaseClient):
         timeout: Optional[float],
     ) -> Any:
         # download_asset without its overloads: bytes (or their ApiResponse) or a path.
+        from fabric_platform._core.api_response import ApiResponse
         from fabric_platform._core.download_plan import plan_asset, verify_bytes
         from fabric_platform._sync.transfers import download_sync
 
@@ -273,6 +273,7 @@ class ClientDownloadsMixin(BaseClient):
     # -- openers -------------------------------------------------------------------------------
 
     def _signed_opener(self, url: str, timeout: float) -> SyncOpener:
+        from fabric_platform._http.requests import USER_AGENT
         from fabric_platform._sync.transfers import open_signed_sync
 
         client = self._transport.http_client
@@ -301,6 +302,8 @@ class ClientDownloadsMixin(BaseClient):
     def _run_output(
         self, value: Union[RunOutput, Mapping[str, Any], str], expires_in: Optional[int]
     ) -> RunOutput:
+        from fabric_platform._core.api_response import ApiResponse
+        from fabric_platform._core.run_rules import run_output
         from fabric_platform.models import RunOutput
 
         if isinstance(value, RunOutput):
