@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Dict, List, Optional
 
-__all__ = ["async_helpers", "remember_context", "sync_helpers"]
+__all__ = ["async_helpers", "attach_record_upload", "remember_context", "sync_helpers"]
 
 USER_ID_TOKEN_TYPE = "urn:fabric:user_id"
 
@@ -296,3 +296,59 @@ def async_helpers() -> Dict[str, Callable[..., Any]]:
     for name, sync_helper in sync_helpers().items():
         helpers[name].__doc__ = sync_helper.__doc__
     return helpers
+
+
+def attach_record_upload(cls: type) -> None:
+    """``organizations.create_asset``: file bytes as before, or (asset_type=…) a JSON record."""
+    upload = getattr(cls, "create_asset")  # noqa: B009 - a generated class, typed as plain type here
+
+    def create_asset(
+        self: Any,
+        org_id: Optional[str] = None,
+        file: Any = None,
+        filename: Optional[str] = None,
+        content_type: Optional[str] = None,
+        *,
+        asset_type: Optional[str] = None,
+        name: Optional[str] = None,
+        provider: Optional[str] = None,
+        provider_id: Optional[str] = None,
+        metadata: Optional[Dict[str, Any]] = None,
+        team_id: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> Any:
+        """Upload ``file`` into an organization, or store a JSON record (``asset_type``, ``name``…).
+
+        Args:
+            org_id: The organization; None: the client's ``organization_id``.
+            file: The bytes (or a binary file) to upload; leave it out for a record.
+            filename: The file name to record with an upload.
+            content_type: The media type of an upload (default ``application/octet-stream``).
+            asset_type: A record's type (with ``name``, makes this a record).
+            name: A record's name.
+            provider: The record's provider (optional).
+            provider_id: The provider's id for it (optional).
+            metadata: Free-form data kept with the record.
+            team_id: The team the record belongs to (optional).
+            idempotency_key: Makes an upload safe to repeat.
+
+        Returns:
+            The stored asset: a file's metadata (``size_bytes``, ``sha256``) or the record.
+
+        Raises:
+            ValueError: Both or neither of ``file`` and ``asset_type``/``name``.
+        """
+        org = org_id or self._client.organization_id
+        record = asset_type is not None or name is not None
+        if (file is None) == (not record):
+            raise ValueError(
+                "create_asset: pass file bytes, or asset_type= and name= for a record (not both)"
+            )
+        if not record:
+            return upload(self, org, file, filename, content_type, idempotency_key=idempotency_key)
+        fields: Dict[str, Any] = {"asset_type": asset_type, "name": name, "provider": provider}
+        fields.update(provider_id=provider_id, metadata=metadata, team_id=team_id)
+        return self._client.create_org_asset(org, **{k: v for k, v in fields.items() if v is not None})
+
+    create_asset._fabric_single_request = True  # type: ignore[attr-defined]  # one request either way
+    cls.create_asset = create_asset  # type: ignore[attr-defined]
