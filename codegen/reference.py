@@ -108,7 +108,8 @@ def _public(obj: Any) -> Iterator[Tuple[str, Any]]:
         if not name.startswith("_"):
             attr = inspect.getattr_static(type(obj), name)
             if isinstance(attr, OnFirstUse):  # a public 0.8/0.17 name, made when first looked up
-                attr = inspect.getattr_static(type(obj), name) if getattr(type(obj), name) else attr
+                getattr(type(obj), name)  # makes it: the class now holds the function itself
+                attr = inspect.getattr_static(type(obj), name)
             yield name, attr
 
 

@@ -23,6 +23,19 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncBaseClient"]
 
+# What _call uses, bound by the first client rather than imported with this module (the
+# import rows of BENCHMARKS.md) or on every call (the per-call rows).
+RAW: Any = None
+build_request: Any = None
+
+
+def _bind_call_names() -> None:
+    global RAW, build_request
+    if build_request is None:
+        from fabric_platform._core.raw import RAW
+        from fabric_platform._core.request import build_request
+
+
 _C = TypeVar("_C", bound="AsyncBaseClient")
 
 
@@ -68,6 +81,8 @@ class AsyncBaseClient(ClientBase):
         from fabric_platform._async.transport import AsyncTransport
         from fabric_platform._auth import TokenStore
 
+        _bind_call_names()
+
         if team_id or user_id or app_client_id or app_client_secret:
             # The public 0.8/0.17 clients' context options (get_team_id, as_user…).
             from fabric_platform._compat_helpers import remember_context
@@ -91,12 +106,8 @@ class AsyncBaseClient(ClientBase):
         idempotency_key: Optional[str] = None,
         pluck: Optional[str] = None,
     ) -> Any:
-        # Written out rather than through _prepare: this is every operation's path (the
-        # per-call rows of BENCHMARKS.md).
-        # Loaded by the first call rather than the import (the import rows of BENCHMARKS.md).
-        from fabric_platform._core.raw import RAW
-        from fabric_platform._core.request import build_request
-
+        # Written out rather than through _prepare, with names the first client bound: this
+        # is every operation's path (the per-call rows of BENCHMARKS.md).
         prepared = build_request(op, args, organization_id=self._config.organization_id)
         response = await self._transport.request(prepared, idempotency_key=idempotency_key)
         if pluck:
